@@ -1,0 +1,40 @@
+//! Audio for VoiceWire: everything between a microphone/speaker and the transports.
+//!
+//! - [`AudioFrame`] and [`AudioFormat`]: one frame type, one format description. The wire
+//!   formats are [`AudioFormat::WIRE_PCM16_24K`] (WebSocket) and [`AudioFormat::OPUS_48K`]
+//!   (WebRTC); devices run at whatever they run.
+//! - [`AudioDevice`]: the trait platform devices implement; [`DeviceIo`] hands a device the
+//!   real-time ends ([`CaptureSink`], [`PlayoutSource`]) which never allocate, lock or block.
+//! - [`AudioPipeline`]: the async side, speaking only the wire format: `read_capture`,
+//!   `play(item_id, samples)`, `flush()`, `played_ms(item_id)`, `levels()`.
+//! - [`StreamResampler`] (rubato, delay-compensated), channel mixing in [`convert`].
+//! - Devices: [`FileDevice`], [`NullDevice`], [`ManualDevice`], and with feature `desktop` a
+//!   cpal device.
+//!
+//! Threading and ownership are described in `docs/decisions/0003-audio-threading.md`.
+
+pub mod capture;
+pub mod convert;
+pub mod device;
+pub mod error;
+pub mod format;
+pub mod frame;
+pub mod levels;
+pub mod pipeline;
+pub mod playout;
+pub mod resample;
+
+pub use capture::{CaptureReader, CaptureSink};
+pub use device::file::{AfterInput, FileDevice, FileDeviceStepper, FilePace, read_wav, write_wav};
+pub use device::manual::{ManualDevice, ManualDeviceHandle};
+pub use device::null::NullDevice;
+pub use device::{AudioDevice, DeviceIo};
+pub use error::AudioError;
+pub use format::AudioFormat;
+pub use frame::AudioFrame;
+pub use levels::{AudioLevels, LevelMeter, LevelReader, LevelReading};
+pub use pipeline::{AudioPipeline, PipelineConfig, PipelineStats};
+pub use playout::{
+    FlushReport, ItemPlayout, PlaybackState, PlayoutBuffer, PlayoutConfig, PlayoutSource,
+};
+pub use resample::StreamResampler;
