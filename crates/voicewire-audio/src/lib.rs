@@ -20,11 +20,14 @@ pub mod error;
 pub mod format;
 pub mod frame;
 pub mod levels;
+pub mod opus;
 pub mod pipeline;
 pub mod playout;
 pub mod resample;
 
 pub use capture::{CaptureReader, CaptureSink};
+#[cfg(feature = "desktop")]
+pub use device::desktop::{DesktopDevice, DesktopDeviceInfo, list_devices};
 pub use device::file::{AfterInput, FileDevice, FileDeviceStepper, FilePace, read_wav, write_wav};
 pub use device::manual::{ManualDevice, ManualDeviceHandle};
 pub use device::null::NullDevice;
@@ -33,6 +36,7 @@ pub use error::AudioError;
 pub use format::AudioFormat;
 pub use frame::AudioFrame;
 pub use levels::{AudioLevels, LevelMeter, LevelReader, LevelReading};
+pub use opus::{OpusDecoder, OpusEncoder, OpusEncoderConfig};
 pub use pipeline::{AudioPipeline, PipelineConfig, PipelineStats};
 pub use playout::{
     FlushReport, ItemPlayout, PlaybackState, PlayoutBuffer, PlayoutConfig, PlayoutSource,

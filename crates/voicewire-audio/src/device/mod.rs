@@ -15,6 +15,9 @@ use crate::playout::PlayoutSource;
 pub mod file;
 pub mod manual;
 pub mod null;
+
+#[cfg(feature = "desktop")]
+pub mod desktop;
 mod pacer;
 
 /// The real-time ends handed to a device on start.
