@@ -5,6 +5,8 @@
 //! the flat session; `text`/`audio` for assistant content parts; `modalities`, `voice`,
 //! `output_audio_format` (and `max_response_output_tokens` in `response.create`) instead
 //! of the GA response fields; no `name` in `response.function_call_arguments.done`.
+//! GA-only fields with no beta spelling (session `prompt`, `truncation`, `include`;
+//! `response.create` `prompt`) are left out.
 
 use serde::Serializer;
 use serde_json::{Map, Value};
@@ -99,11 +101,13 @@ fn response_to_beta(response: Option<&mut Value>) {
     items_to_beta(obj.get_mut("output"));
 }
 
-/// `response.create.response` in the beta shape.
+/// `response.create.response` in the beta shape. `prompt` has no beta spelling and is
+/// left out, like the GA-only session fields.
 fn response_params_to_beta(params: Option<&mut Value>) {
     let Some(Value::Object(obj)) = params else {
         return;
     };
+    obj.shift_remove("prompt");
     rename_key(obj, "output_modalities", "modalities");
     rename_key(obj, "max_output_tokens", "max_response_output_tokens");
     flatten_response_audio(obj);
