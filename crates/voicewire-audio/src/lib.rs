@@ -22,6 +22,7 @@ pub mod frame;
 pub mod levels;
 pub mod opus;
 pub mod pipeline;
+pub mod platform;
 pub mod playout;
 pub mod resample;
 

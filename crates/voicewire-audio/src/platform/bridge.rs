@@ -1,0 +1,407 @@
+//! Ring wiring for platform callbacks: handing the pipeline's real-time ends to an OS audio
+//! callback, adapting channel counts, and getting the ends back when the OS stream closes.
+//!
+//! Platform streams are torn down and rebuilt under us: an interruption suspends them, a
+//! disconnected headset kills an AAudio stream, media services reset on iOS. The
+//! [`CaptureSink`]/[`PlayoutSource`] must survive that without locks on the audio thread. So
+//! the ends live in a [`CallbackSlot`] while no stream runs; opening a stream *leases* them
+//! ([`CallbackSlot::lease`]) into the callback closure, which then owns them outright (no
+//! lock, no atomics beyond the rings' own); when the platform drops the closure (stream
+//! closed, unit disposed), the [`CallbackLease`] puts them back into the slot. A slot is only
+//! locked on control threads (open, close, drop), never in a callback.
+//!
+//! The halves ([`CaptureHalf`], [`PlaybackHalf`]) adapt whatever channel count the stream
+//! really has to the mono pipeline, through a fixed scratch buffer allocated at lease time.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::capture::CaptureSink;
+use crate::convert::{Sample, expand_mono, mix_to_mono};
+use crate::device::DeviceIo;
+use crate::playout::PlayoutSource;
+
+/// Frames converted per step through the scratch buffer (callbacks bigger than this are
+/// processed in several steps; no allocation either way).
+pub const SCRATCH_FRAMES: usize = 1024;
+
+/// Where a real-time end waits while no callback owns it.
+#[derive(Debug)]
+pub struct CallbackSlot<T> {
+    inner: Arc<Mutex<Option<T>>>,
+}
+
+impl<T> Clone for CallbackSlot<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> Default for CallbackSlot<T> {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(None)),
+        }
+    }
+}
+
+impl<T> CallbackSlot<T> {
+    /// A slot holding `value`.
+    pub fn new(value: T) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Some(value))),
+        }
+    }
+
+    /// Puts a value in (replacing and returning any value already there). Control threads only.
+    pub fn put(&self, value: T) -> Option<T> {
+        self.lock().replace(value)
+    }
+
+    /// Takes the value out for good (the device is stopping). Control threads only.
+    pub fn take(&self) -> Option<T> {
+        self.lock().take()
+    }
+
+    /// True when the value is home (no callback holds it).
+    pub fn is_home(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    /// Moves the value into a lease for a callback, or `None` when it is already leased or
+    /// was taken. Control threads only.
+    pub fn lease(&self) -> Option<CallbackLease<T>> {
+        let value = self.lock().take()?;
+        Some(CallbackLease {
+            value: Some(value),
+            home: self.clone(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<T>> {
+        // Poisoning only means a control thread panicked mid-put; the Option is still valid.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A value owned by a callback closure; goes back to its slot when dropped.
+#[derive(Debug)]
+pub struct CallbackLease<T> {
+    value: Option<T>,
+    home: CallbackSlot<T>,
+}
+
+impl<T> Deref for CallbackLease<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // `value` is only None inside `drop`.
+        match &self.value {
+            Some(v) => v,
+            None => unreachable_lease(),
+        }
+    }
+}
+
+impl<T> DerefMut for CallbackLease<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        match &mut self.value {
+            Some(v) => v,
+            None => unreachable_lease(),
+        }
+    }
+}
+
+#[cold]
+fn unreachable_lease() -> ! {
+    unreachable!("a CallbackLease is only empty while it is being dropped")
+}
+
+impl<T> Drop for CallbackLease<T> {
+    fn drop(&mut self) {
+        if let Some(v) = self.value.take() {
+            self.home.put(v);
+        }
+    }
+}
+
+/// Callback counters, readable from any thread.
+#[derive(Debug, Default)]
+pub struct CallbackStats {
+    /// Capture callbacks run.
+    pub capture_callbacks: AtomicU64,
+    /// Frames received from the microphone.
+    pub capture_frames: AtomicU64,
+    /// Playback callbacks run.
+    pub playback_callbacks: AtomicU64,
+    /// Frames handed to the speaker (audio and silence).
+    pub playback_frames: AtomicU64,
+}
+
+/// The capture side of a platform callback: stream-format frames in, pipeline out.
+#[derive(Debug)]
+pub struct CaptureHalf {
+    sink: CaptureSink,
+    scratch: Box<[f32]>,
+    stats: Arc<CallbackStats>,
+}
+
+impl CaptureHalf {
+    /// Wraps the pipeline's capture end. Allocates the scratch buffer (call off the audio
+    /// thread).
+    pub fn new(sink: CaptureSink, stats: Arc<CallbackStats>) -> Self {
+        Self {
+            sink,
+            scratch: vec![0.0; SCRATCH_FRAMES].into_boxed_slice(),
+            stats,
+        }
+    }
+
+    /// Takes interleaved frames with `channels` channels (whatever the stream delivers) and
+    /// pushes them into the pipeline. Returns frames accepted. Never allocates, locks or
+    /// blocks.
+    pub fn on_input<S: Sample>(&mut self, interleaved: &[S], channels: u16) -> usize {
+        let channels = channels.max(1);
+        let step = usize::from(channels);
+        let frames = interleaved.len() / step;
+        self.stats.capture_callbacks.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .capture_frames
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        if channels == self.sink.format().channels {
+            return self.sink.push(&interleaved[..frames * step]);
+        }
+        // The pipeline sink is mono (negotiated) or has another layout: mix to mono first,
+        // then expand to the sink's layout only if it is not mono.
+        let mut accepted = 0;
+        for block in interleaved[..frames * step].chunks(SCRATCH_FRAMES * step) {
+            let n = mix_to_mono(block, channels, &mut self.scratch);
+            accepted += if self.sink.format().channels == 1 {
+                self.sink.push(&self.scratch[..n])
+            } else {
+                // Rare (a stereo sink): push frame by frame through a small stack buffer.
+                let sink_channels = usize::from(self.sink.format().channels);
+                let mut frame = [0.0f32; crate::format::MAX_CHANNELS as usize];
+                let mut pushed = 0;
+                for &m in &self.scratch[..n] {
+                    frame[..sink_channels].iter_mut().for_each(|s| *s = m);
+                    pushed += self.sink.push(&frame[..sink_channels]);
+                }
+                pushed
+            };
+        }
+        accepted
+    }
+
+    /// The pipeline end, back (when the device stops).
+    pub fn into_sink(self) -> CaptureSink {
+        self.sink
+    }
+}
+
+/// The playback side of a platform callback: pipeline in, stream-format frames out.
+#[derive(Debug)]
+pub struct PlaybackHalf {
+    source: PlayoutSource,
+    scratch: Box<[f32]>,
+    stats: Arc<CallbackStats>,
+}
+
+impl PlaybackHalf {
+    /// Wraps the pipeline's playout end. Allocates the scratch buffer (call off the audio
+    /// thread).
+    pub fn new(source: PlayoutSource, stats: Arc<CallbackStats>) -> Self {
+        Self {
+            source,
+            scratch: vec![0.0; SCRATCH_FRAMES * usize::from(crate::format::MAX_CHANNELS)]
+                .into_boxed_slice(),
+            stats,
+        }
+    }
+
+    /// Fills `out` (interleaved, `channels` channels) with queued audio or silence. Returns
+    /// frames of real audio. Never allocates, locks or blocks.
+    pub fn on_output<S: Sample>(&mut self, out: &mut [S], channels: u16) -> usize {
+        let channels = channels.max(1);
+        let step = usize::from(channels);
+        let frames = out.len() / step;
+        self.stats
+            .playback_callbacks
+            .fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .playback_frames
+            .fetch_add(frames as u64, Ordering::Relaxed);
+        // Trailing samples that do not form a frame get silence.
+        for s in &mut out[frames * step..] {
+            *s = S::SILENCE;
+        }
+        let source_channels = self.source.format().channels;
+        if channels == source_channels {
+            return self.source.pull(&mut out[..frames * step]);
+        }
+        let src_step = usize::from(source_channels);
+        let mut real = 0;
+        let mut done = 0;
+        while done < frames {
+            let n = (frames - done).min(SCRATCH_FRAMES);
+            let scratch = &mut self.scratch[..n * src_step];
+            real += self.source.pull(scratch);
+            let mono: &[f32] = if src_step == 1 {
+                scratch
+            } else {
+                // Mix the source layout down to mono in place (frame i's mono value lands at
+                // index i, which is never ahead of the frame being read).
+                for i in 0..n {
+                    let frame = &scratch[i * src_step..(i + 1) * src_step];
+                    let m = frame.iter().sum::<f32>() / src_step as f32;
+                    scratch[i] = m;
+                }
+                &scratch[..n]
+            };
+            expand_mono(mono, channels, &mut out[done * step..(done + n) * step]);
+            done += n;
+        }
+        real
+    }
+
+    /// The pipeline end, back (when the device stops).
+    pub fn into_source(self) -> PlayoutSource {
+        self.source
+    }
+}
+
+/// Both halves' slots for one device, built from the pipeline's [`DeviceIo`].
+#[derive(Debug, Default, Clone)]
+pub struct RealtimeSlots {
+    /// The capture half, while no capture callback holds it (`None` inside when the pipeline
+    /// has no capture direction).
+    pub capture: CallbackSlot<CaptureHalf>,
+    /// The playback half, likewise.
+    pub playback: CallbackSlot<PlaybackHalf>,
+    /// Counters shared with the halves.
+    pub stats: Arc<CallbackStats>,
+}
+
+impl RealtimeSlots {
+    /// Wraps the pipeline's ends (allocates the scratch buffers).
+    pub fn from_io(io: DeviceIo) -> Self {
+        let stats = Arc::new(CallbackStats::default());
+        let capture = CallbackSlot::default();
+        let playback = CallbackSlot::default();
+        if let Some(sink) = io.capture {
+            capture.put(CaptureHalf::new(sink, Arc::clone(&stats)));
+        }
+        if let Some(source) = io.playout {
+            playback.put(PlaybackHalf::new(source, Arc::clone(&stats)));
+        }
+        Self {
+            capture,
+            playback,
+            stats,
+        }
+    }
+
+    /// Empties both slots (device stopped for good), dropping the pipeline ends.
+    pub fn clear(&self) {
+        self.capture.take();
+        self.playback.take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AudioFormat, AudioPipeline, PipelineConfig};
+
+    fn pipeline(device: AudioFormat) -> (AudioPipeline, RealtimeSlots) {
+        let (p, io) = AudioPipeline::new(
+            PipelineConfig::with_wire(AudioFormat::mono(device.sample_rate)),
+            Some(device),
+            Some(device),
+        )
+        .unwrap();
+        (p, RealtimeSlots::from_io(io))
+    }
+
+    /// A stand-in for an OS stream: owns callbacks that own leases, like AAudio/CoreAudio do.
+    struct FakeStream {
+        capture: Box<dyn FnMut(&[f32]) + Send>,
+        playback: Box<dyn FnMut(&mut [f32]) + Send>,
+    }
+
+    fn open(slots: &RealtimeSlots, channels: u16) -> FakeStream {
+        let mut cap = slots.capture.lease().expect("capture home");
+        let mut play = slots.playback.lease().expect("playback home");
+        FakeStream {
+            capture: Box::new(move |data| {
+                cap.on_input(data, channels);
+            }),
+            playback: Box::new(move |out| {
+                play.on_output(out, channels);
+            }),
+        }
+    }
+
+    #[test]
+    fn ends_survive_a_stream_reopen_and_keep_counting() {
+        let format = AudioFormat::mono(24_000);
+        let (mut p, slots) = pipeline(format);
+        let mut stream = open(&slots, 1);
+        assert!(!slots.capture.is_home(), "leased to the stream");
+        assert!(slots.capture.lease().is_none(), "cannot lease twice");
+        (stream.capture)(&[0.5; 240]);
+        drop(stream); // The OS closed the stream (disconnect).
+        assert!(slots.capture.is_home() && slots.playback.is_home());
+
+        let mut stream = open(&slots, 2); // Reopened on a stereo route.
+        (stream.capture)(&[0.25; 480]);
+        let mut got = Vec::new();
+        p.read_capture_f32(&mut got).unwrap();
+        assert_eq!(got.len(), 480, "both streams' audio arrived");
+        assert!((got[0] - 0.5).abs() < 1e-6 && (got[479] - 0.25).abs() < 1e-6);
+
+        p.play("item", &vec![8_192i16; 240]).unwrap();
+        let mut out = vec![9.0f32; 2 * 300];
+        (stream.playback)(&mut out);
+        assert!(out[..480].iter().all(|&s| (s - 0.25).abs() < 1e-6));
+        assert!(
+            out[480..].iter().all(|&s| s == 0.0),
+            "silence after the item"
+        );
+        assert_eq!(slots.stats.capture_callbacks.load(Ordering::Relaxed), 2);
+        assert_eq!(slots.stats.playback_frames.load(Ordering::Relaxed), 300);
+        drop(stream);
+        slots.clear();
+        assert!(!slots.capture.is_home());
+    }
+
+    #[test]
+    fn big_callbacks_are_processed_in_steps() {
+        let format = AudioFormat::mono(48_000);
+        let (mut p, slots) = pipeline(format);
+        let mut stream = open(&slots, 2);
+        let frames = SCRATCH_FRAMES * 3 + 17;
+        let input: Vec<f32> = (0..frames).flat_map(|i| [i as f32 / 1e5, 0.0]).collect();
+        (stream.capture)(&input);
+        let mut got = Vec::new();
+        p.read_capture_f32(&mut got).unwrap();
+        assert_eq!(got.len(), frames);
+        assert!((got[frames - 1] - (frames - 1) as f32 / 2e5).abs() < 1e-6);
+
+        p.play("a", &vec![16_384i16; frames]).unwrap();
+        let mut out = vec![0.0f32; frames * 2 + 1];
+        (stream.playback)(&mut out);
+        assert!(out[..frames * 2].iter().all(|&s| (s - 0.5).abs() < 1e-6));
+        assert_eq!(out[frames * 2], 0.0, "the ragged tail is silence");
+    }
+
+    #[test]
+    fn a_lease_dropped_on_another_thread_comes_home() {
+        let (_p, slots) = pipeline(AudioFormat::mono(16_000));
+        let stream = open(&slots, 1);
+        std::thread::spawn(move || drop(stream)).join().unwrap();
+        assert!(slots.capture.is_home() && slots.playback.is_home());
+    }
+}
