@@ -1,0 +1,199 @@
+//! One Realtime session, independent of the transport that carries it.
+//!
+//! A session is an actor (one tokio task). A transport adapter feeds it
+//! [`SessionInput`]s — client event text frames and, for media transports, decoded input
+//! audio — and forwards the [`SessionOutput`]s it produces — server event text frames
+//! (already encoded in the connection's dialect), output audio samples for a media track,
+//! and close/drop instructions. The WebSocket adapter (`crate::ws`) is one such adapter;
+//! a WebRTC adapter is another:
+//!
+//! * spawn with [`spawn`] and `AudioDelivery::MediaTrack`: reply audio then arrives as
+//!   `SessionOutput::MediaAudio` (24 kHz PCM16, paced in real time in 20 ms chunks)
+//!   instead of `response.output_audio.delta` events, and the session sends
+//!   `output_audio_buffer.started/stopped/cleared`, truncates interrupted items itself, and
+//!   honours `output_audio_buffer.clear`;
+//! * feed microphone audio as `SessionInput::MediaAudio` (24 kHz PCM16 mono): it runs
+//!   through the same server VAD as `input_audio_buffer.append`;
+//! * feed data-channel text as `SessionInput::ClientText`, send every
+//!   `SessionOutput::Text` on the data channel;
+//! * a sideband WebSocket (`?call_id=`) joins with [`SessionHandle::attach_sideband`].
+//!
+//! Pacing lives in the actor, so adapters only move bytes.
+
+pub(crate) mod actor;
+mod agent;
+pub(crate) mod conversation;
+mod input;
+mod response;
+pub(crate) mod settings;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use voicewire_protocol::{Dialect, SessionPayload};
+
+use crate::fault::Fault;
+use crate::observe::Transport;
+use crate::server::Shared;
+
+/// Client frames waiting for the actor; a full queue pushes back on the socket reader.
+const INPUT_QUEUE: usize = 256;
+/// Output frames waiting for the adapter; a full queue pauses the actor (back-pressure from
+/// a slow client), which bounds memory per session.
+const OUTPUT_QUEUE: usize = 256;
+
+/// How reply audio leaves a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AudioDelivery {
+    /// As base64 `response.output_audio.delta` events (WebSocket, SIP).
+    InEvents,
+    /// As samples for a media track (WebRTC), with `output_audio_buffer.*` events.
+    MediaTrack,
+}
+
+/// What a new session needs to know.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionSetup {
+    pub(crate) transport: Transport,
+    pub(crate) dialect: Dialect,
+    /// Model from the URL (or the minted secret).
+    pub(crate) model: Option<String>,
+    /// Config bound to the client secret (or the WebRTC `session` part), applied first.
+    pub(crate) initial: Option<SessionPayload>,
+    /// WebRTC call id, so a sideband WebSocket can find the session.
+    pub(crate) call_id: Option<String>,
+    pub(crate) audio_delivery: AudioDelivery,
+}
+
+/// Input to a session from its transport.
+#[derive(Debug)]
+pub(crate) enum SessionInput {
+    /// One client event as JSON text.
+    ClientText(String),
+    /// A binary frame (not part of the protocol; answered with an error).
+    ClientBinary(usize),
+    /// Microphone audio from a media track: PCM16, 24 kHz, mono.
+    #[allow(
+        dead_code,
+        reason = "fed by the WebRTC adapter (webrtc.rs); exercised by unit tests"
+    )]
+    MediaAudio(Vec<i16>),
+    /// The transport went away.
+    TransportClosed {
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// Output of a session for its transport.
+#[derive(Debug)]
+pub(crate) enum SessionOutput {
+    /// One server event (or an injected malformed frame) as text.
+    Text(Arc<str>),
+    /// Reply audio for a media track (only with `AudioDelivery::MediaTrack`).
+    #[allow(
+        dead_code,
+        reason = "read by the WebRTC adapter (webrtc.rs); exercised by unit tests"
+    )]
+    MediaAudio {
+        /// The response it belongs to.
+        response_id: String,
+        /// The assistant item it belongs to.
+        item_id: String,
+        /// PCM16, 24 kHz, mono.
+        samples: Vec<i16>,
+    },
+    /// Close the transport cleanly with this code and reason.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Close reason.
+        reason: String,
+    },
+    /// Drop the transport without a close handshake (an injected network failure).
+    Drop,
+}
+
+/// Out-of-band instructions to a session.
+#[derive(Debug)]
+pub(crate) enum Control {
+    Fault(Fault),
+    Attach {
+        dialect: Dialect,
+        sink: mpsc::Sender<SessionOutput>,
+    },
+}
+
+/// Cheap handle to a running session.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionHandle {
+    id: Arc<str>,
+    input: mpsc::Sender<SessionInput>,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl SessionHandle {
+    /// The session id (`sess_…`).
+    #[allow(
+        dead_code,
+        reason = "for the WebRTC adapter (webrtc.rs); exercised by unit tests"
+    )]
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Delivers input; false once the session has ended.
+    pub(crate) async fn send(&self, input: SessionInput) -> bool {
+        self.input.send(input).await.is_ok()
+    }
+
+    /// Applies a fault; false once the session has ended.
+    pub(crate) fn inject(&self, fault: Fault) -> bool {
+        self.control.send(Control::Fault(fault)).is_ok()
+    }
+
+    /// Joins a sideband connection: it receives every server event from now on (in its own
+    /// dialect) and may send client events with [`SessionHandle::send`]. Audio is not
+    /// copied to it.
+    pub(crate) fn attach_sideband(
+        &self,
+        dialect: Dialect,
+    ) -> Option<mpsc::Receiver<SessionOutput>> {
+        let (sink, rx) = mpsc::channel(OUTPUT_QUEUE);
+        self.control.send(Control::Attach { dialect, sink }).ok()?;
+        Some(rx)
+    }
+}
+
+/// Starts a session actor; returns its handle and the output the transport must carry.
+/// The session is registered in the emulator until it ends.
+pub(crate) fn spawn(
+    shared: &Arc<Shared>,
+    setup: SessionSetup,
+) -> (SessionHandle, mpsc::Receiver<SessionOutput>) {
+    let id: Arc<str> = Arc::from(crate::ids::session());
+    let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let (output_tx, output_rx) = mpsc::channel(OUTPUT_QUEUE);
+    let handle = SessionHandle {
+        id: id.clone(),
+        input: input_tx,
+        control: control_tx,
+    };
+    let info = crate::server::SessionInfo {
+        id: id.to_string(),
+        transport: setup.transport,
+        dialect: setup.dialect,
+        model: setup.model.clone(),
+        call_id: setup.call_id.clone(),
+        started_at: std::time::SystemTime::now(),
+    };
+    shared.register(info, handle.clone());
+    let actor = actor::SessionActor::new(shared.clone(), id.to_string(), setup, output_tx);
+    let shared_for_task = shared.clone();
+    shared.tasks.spawn(async move {
+        actor.run(input_rx, control_rx).await;
+        shared_for_task.unregister(&id);
+    });
+    (handle, output_rx)
+}
