@@ -326,9 +326,11 @@ mod tests {
     }
 
     /// A stand-in for an OS stream: owns callbacks that own leases, like AAudio/CoreAudio do.
+    type CaptureCallback = Box<dyn FnMut(&[f32]) + Send>;
+    type PlaybackCallback = Box<dyn FnMut(&mut [f32]) + Send>;
     struct FakeStream {
-        capture: Box<dyn FnMut(&[f32]) + Send>,
-        playback: Box<dyn FnMut(&mut [f32]) + Send>,
+        capture: CaptureCallback,
+        playback: PlaybackCallback,
     }
 
     fn open(slots: &RealtimeSlots, channels: u16) -> FakeStream {

@@ -353,14 +353,27 @@ impl PlatformAudioController {
         }
         for RouteAction::Apply { kind, id } in actions {
             tracing::info!(%kind, "applying audio route");
-            if let Err(e) = self.backend.apply_route(kind, id.as_deref()) {
-                let outputs = self.lock_state().routes.handle(RouteInput::ApplyFailed {
+            let input = match self.backend.apply_route(kind, id.as_deref()) {
+                // Read back what the platform did; an OS that ignored us counts against the
+                // re-apply budget, so this recursion is bounded.
+                Ok(()) => match self.backend.routes() {
+                    Ok(snapshot) => RouteInput::Observed {
+                        current: snapshot.current,
+                        available: snapshot.available,
+                        reason: RouteChangeReason::Applied,
+                    },
+                    Err(e) => RouteInput::ApplyFailed {
+                        kind,
+                        message: e.to_string(),
+                    },
+                },
+                Err(e) => RouteInput::ApplyFailed {
                     kind,
                     message: e.to_string(),
-                });
-                if let Ok(outputs) = outputs {
-                    self.run_route_outputs(outputs);
-                }
+                },
+            };
+            if let Ok(outputs) = self.lock_state().routes.handle(input) {
+                self.run_route_outputs(outputs);
             }
         }
     }
@@ -765,9 +778,10 @@ mod tests {
 
     #[test]
     fn listener_hears_current_routes_first_and_selection_errors_are_typed() {
-        let (c, _session, _engine, rec) = setup(SessionConfig::default());
+        let (c, session, _engine, first_listener) = setup(SessionConfig::default());
         c.engine_starting().unwrap();
         c.engine_started();
+        let heard_before = lock(&first_listener.0).len();
         let late = Arc::new(Recorder::default());
         c.set_listener(Some(late.clone()));
         let first = lock(&late.0).clone();
@@ -785,10 +799,30 @@ mod tests {
         assert!(matches!(err, PlatformError::RouteUnavailable(_)));
         c.select_route(RouteSelection::Kind(RouteKind::Earpiece))
             .unwrap();
-        assert_eq!(c.current_route().unwrap().kind, RouteKind::Speaker);
+        assert_eq!(c.current_route().unwrap().kind, RouteKind::Earpiece);
+        // Something else overrides to the speaker: the choice is re-applied.
+        {
+            let mut r = lock(&session.routes);
+            r.current = Some(AudioRoute::new(RouteKind::Speaker, "spk", "Speaker"));
+        }
         c.route_changed(RouteChangeReason::Override);
         assert_eq!(c.current_route().unwrap().kind, RouteKind::Earpiece);
-        drop(rec);
+        assert_eq!(
+            *lock(&session.applied),
+            vec![RouteKind::Speaker, RouteKind::Earpiece, RouteKind::Earpiece]
+        );
+        assert!(lock(&late.0).iter().any(|e| matches!(
+            e,
+            PlatformAudioEvent::Route(RouteEvent::RouteChanged {
+                reason: RouteChangeReason::Override,
+                ..
+            })
+        )));
+        assert_eq!(
+            lock(&first_listener.0).len(),
+            heard_before,
+            "a replaced listener hears nothing more"
+        );
     }
 
     #[test]

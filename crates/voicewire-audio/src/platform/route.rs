@@ -235,8 +235,6 @@ pub struct RouteMachine {
     selection: RouteSelection,
     current: Option<AudioRoute>,
     available: Vec<AudioRoute>,
-    /// The kind last asked of the platform and not yet confirmed by an observation.
-    pending: Option<RouteKind>,
     reapplied: u8,
 }
 
@@ -248,7 +246,6 @@ impl RouteMachine {
             selection: RouteSelection::Auto,
             current: None,
             available: Vec::new(),
-            pending: None,
             reapplied: 0,
         }
     }
@@ -316,7 +313,6 @@ impl RouteMachine {
                 reason,
             } => self.observe(current, available, reason, &mut out),
             RouteInput::ApplyFailed { kind, message } => {
-                self.pending = None;
                 if self.selection == RouteSelection::Kind(kind) {
                     self.selection = RouteSelection::Auto;
                 }
@@ -371,11 +367,6 @@ impl RouteMachine {
             self.current = current;
         }
         let current_kind = self.current.as_ref().map(|r| r.kind);
-        if let Some(pending) = self.pending
-            && current_kind == Some(pending)
-        {
-            self.pending = None;
-        }
 
         // Rule 1: a new headset wins.
         if newly_connected_headset && reason != RouteChangeReason::Initial {
@@ -391,13 +382,11 @@ impl RouteMachine {
             out.events.push(RouteEvent::ChosenRouteLost { kind });
         }
         // Rule 3: steer back to what is wanted, within the budget.
-        if self.wanted() != current_kind && self.pending.is_none() {
-            if self.reapplied < self.policy.max_reapply {
-                self.reapplied += 1;
-                self.request_wanted(out);
-            }
-        } else if self.wanted() == current_kind {
+        if self.wanted() == current_kind {
             self.reapplied = 0;
+        } else if self.reapplied < self.policy.max_reapply {
+            self.reapplied += 1;
+            self.request_wanted(out);
         }
     }
 
@@ -406,7 +395,6 @@ impl RouteMachine {
             return;
         };
         if self.current.as_ref().map(|r| r.kind) == Some(kind) {
-            self.pending = None;
             return;
         }
         let id = self
@@ -414,7 +402,6 @@ impl RouteMachine {
             .iter()
             .find(|r| r.kind == kind)
             .map(|r| r.id.clone());
-        self.pending = Some(kind);
         out.actions.push(RouteAction::Apply { kind, id });
     }
 }
@@ -632,8 +619,6 @@ mod tests {
                 ))
                 .unwrap();
             applies += out.actions.len();
-            // The platform applied it, and the OS briefly confirms nothing else.
-            m.pending = None;
         }
         assert_eq!(applies, 2);
         // A new explicit selection resets the budget.
