@@ -22,8 +22,17 @@ fn speechlike(rate: u32, seconds: u32) -> Vec<i16> {
 
 fn resampling(c: &mut Criterion) {
     let mut group = c.benchmark_group("resample_1s");
-    for (from, to) in [(48_000u32, 24_000u32), (24_000, 48_000), (44_100, 24_000), (24_000, 44_100), (16_000, 24_000)] {
-        let input: Vec<f32> = speechlike(from, 1).iter().map(|&s| convert::i16_to_f32(s)).collect();
+    for (from, to) in [
+        (48_000u32, 24_000u32),
+        (24_000, 48_000),
+        (44_100, 24_000),
+        (24_000, 44_100),
+        (16_000, 24_000),
+    ] {
+        let input: Vec<f32> = speechlike(from, 1)
+            .iter()
+            .map(|&s| convert::i16_to_f32(s))
+            .collect();
         let mut resampler = StreamResampler::new(from, to).unwrap();
         let mut out = Vec::with_capacity(to as usize * 2);
         group.throughput(Throughput::Elements(u64::from(from)));
@@ -45,7 +54,9 @@ fn opus(c: &mut Criterion) {
     let pcm = speechlike(48_000, 1);
     let mut encoder = OpusEncoder::new(OpusEncoderConfig::default()).unwrap();
     let mut packets = Vec::new();
-    encoder.encode_stream(&pcm, |p| packets.push(p.to_vec())).unwrap();
+    encoder
+        .encode_stream(&pcm, |p| packets.push(p.to_vec()))
+        .unwrap();
     let mut group = c.benchmark_group("opus_1s");
     group.throughput(Throughput::Elements(48_000));
     group.bench_function("encode_48k_mono_20ms_fec", |b| {

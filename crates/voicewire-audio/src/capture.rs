@@ -77,6 +77,72 @@ pub struct CaptureReader {
     resampler: StreamResampler,
     drained: Vec<f32>,
     converted: Vec<f32>,
+    #[cfg(feature = "aec")]
+    echo: Option<EchoStage>,
+}
+
+/// Echo cancellation between the capture ring and the wire resampler (feature `aec`).
+#[cfg(feature = "aec")]
+#[derive(Debug)]
+struct EchoStage {
+    canceller: crate::aec::EchoCanceller,
+    reference: rtrb::Consumer<f32>,
+    capture_to_aec: StreamResampler,
+    reference_to_aec: StreamResampler,
+    aec_to_wire: StreamResampler,
+    capture_aec: Vec<f32>,
+    reference_drained: Vec<f32>,
+    reference_aec: Vec<f32>,
+    cleaned: Vec<f32>,
+}
+
+#[cfg(feature = "aec")]
+impl EchoStage {
+    fn new(
+        capture_rate: u32,
+        playback_rate: u32,
+        wire_rate: u32,
+        reference: rtrb::Consumer<f32>,
+    ) -> Result<Self, AudioError> {
+        let aec_rate = if crate::aec::AEC_SUPPORTED_RATES.contains(&capture_rate) {
+            capture_rate
+        } else {
+            48_000
+        };
+        Ok(Self {
+            canceller: crate::aec::EchoCanceller::new(aec_rate)?,
+            reference,
+            capture_to_aec: StreamResampler::new(capture_rate, aec_rate)?,
+            reference_to_aec: StreamResampler::new(playback_rate, aec_rate)?,
+            aec_to_wire: StreamResampler::new(aec_rate, wire_rate)?,
+            capture_aec: Vec::new(),
+            reference_drained: Vec::new(),
+            reference_aec: Vec::new(),
+            cleaned: Vec::new(),
+        })
+    }
+
+    fn process(&mut self, drained: &[f32], out: &mut Vec<f32>) -> Result<usize, AudioError> {
+        self.reference_drained.clear();
+        let available = self.reference.slots();
+        if let Ok(chunk) = self.reference.read_chunk(available) {
+            let (a, b) = chunk.as_slices();
+            self.reference_drained.extend_from_slice(a);
+            self.reference_drained.extend_from_slice(b);
+            chunk.commit_all();
+        }
+        self.reference_aec.clear();
+        self.reference_to_aec
+            .process(&self.reference_drained, &mut self.reference_aec)?;
+        self.canceller.push_render(&self.reference_aec);
+        self.capture_aec.clear();
+        self.capture_to_aec
+            .process(drained, &mut self.capture_aec)?;
+        self.cleaned.clear();
+        self.canceller
+            .process_capture(&self.capture_aec, &mut self.cleaned)?;
+        self.aec_to_wire.process(&self.cleaned, out)
+    }
 }
 
 impl CaptureReader {
@@ -111,8 +177,33 @@ impl CaptureReader {
             resampler: StreamResampler::new(device.sample_rate, wire.sample_rate)?,
             drained: Vec::new(),
             converted: Vec::new(),
+            #[cfg(feature = "aec")]
+            echo: None,
         };
         Ok((reader, sink))
+    }
+
+    /// Runs captured audio through a software echo canceller fed with the playback
+    /// reference ring (see [`crate::AudioPipeline::new_with_echo_cancellation`]).
+    #[cfg(feature = "aec")]
+    pub(crate) fn enable_echo_cancellation(
+        &mut self,
+        playback_rate: u32,
+        reference: rtrb::Consumer<f32>,
+    ) -> Result<(), AudioError> {
+        self.echo = Some(EchoStage::new(
+            self.device.sample_rate,
+            playback_rate,
+            self.wire.sample_rate,
+            reference,
+        )?);
+        Ok(())
+    }
+
+    /// The echo canceller's running ERLE estimate in dB, when echo cancellation is on.
+    #[cfg(feature = "aec")]
+    pub fn echo_erle_db(&self) -> Option<f64> {
+        self.echo.as_ref().map(|e| e.canceller.erle_db())
     }
 
     /// The device format captured.
@@ -145,6 +236,10 @@ impl CaptureReader {
             self.drained.extend_from_slice(a);
             self.drained.extend_from_slice(b);
             chunk.commit_all();
+        }
+        #[cfg(feature = "aec")]
+        if let Some(echo) = self.echo.as_mut() {
+            return echo.process(&self.drained, out);
         }
         self.resampler.process(&self.drained, out)
     }

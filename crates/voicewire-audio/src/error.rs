@@ -47,6 +47,9 @@ pub enum AudioError {
     /// Opus encoder or decoder failure.
     #[error("opus: {0}")]
     Opus(String),
+    /// The echo canceller failed (its worker stopped or rejected the audio).
+    #[error("echo canceller: {0}")]
+    EchoCanceller(String),
     /// WAV file could not be read or written.
     #[error("wav file {path}: {message}")]
     Wav {

@@ -13,6 +13,8 @@
 //!
 //! Threading and ownership are described in `docs/decisions/0003-audio-threading.md`.
 
+#[cfg(feature = "aec")]
+pub mod aec;
 pub mod capture;
 pub mod convert;
 pub mod device;
@@ -26,6 +28,8 @@ pub mod platform;
 pub mod playout;
 pub mod resample;
 
+#[cfg(feature = "aec")]
+pub use aec::EchoCanceller;
 pub use capture::{CaptureReader, CaptureSink};
 #[cfg(feature = "desktop")]
 pub use device::desktop::{DesktopDevice, DesktopDeviceInfo, list_devices};

@@ -108,6 +108,69 @@ impl AudioPipeline {
         ))
     }
 
+    /// Like [`Self::new`] with software echo cancellation (feature `aec`): the playout
+    /// callback copies what it plays into a reference ring, and `read_capture` removes its
+    /// echo from the microphone before resampling to the wire rate. Both directions are
+    /// required. Use it for devices without platform voice processing (desktop speakers).
+    #[cfg(feature = "aec")]
+    pub fn new_with_echo_cancellation(
+        config: PipelineConfig,
+        capture_format: AudioFormat,
+        playback_format: AudioFormat,
+    ) -> Result<(Self, DeviceIo), AudioError> {
+        config.wire.validate()?;
+        if config.wire.channels != 1 {
+            return Err(AudioError::UnsupportedFormat(config.wire));
+        }
+        let (mut reader, sink) =
+            CaptureReader::new(capture_format, config.wire, config.capture_ring_ms)?;
+        let (buffer, source, reference) = PlayoutBuffer::with_reference(
+            config.wire,
+            playback_format,
+            config.playout,
+            Some(config.capture_ring_ms),
+        )?;
+        let reference = reference
+            .ok_or_else(|| AudioError::EchoCanceller("playout reference ring missing".into()))?;
+        reader.enable_echo_cancellation(playback_format.sample_rate, reference)?;
+        Ok((
+            Self {
+                wire: config.wire,
+                capture: Some(reader),
+                playout: Some(buffer),
+            },
+            DeviceIo {
+                capture: Some(sink),
+                playout: Some(source),
+            },
+        ))
+    }
+
+    /// Builds an echo-cancelling pipeline for `device` and starts the device with it
+    /// (feature `aec`). Fails when the device lacks capture or playback.
+    #[cfg(feature = "aec")]
+    pub fn start_with_echo_cancellation(
+        device: &mut dyn AudioDevice,
+        config: PipelineConfig,
+    ) -> Result<Self, AudioError> {
+        let (Some(capture), Some(playback)) = (device.capture_format(), device.playback_format())
+        else {
+            return Err(AudioError::EchoCanceller(format!(
+                "device {} needs both capture and playback for echo cancellation",
+                device.name()
+            )));
+        };
+        let (pipeline, io) = Self::new_with_echo_cancellation(config, capture, playback)?;
+        device.start(io)?;
+        Ok(pipeline)
+    }
+
+    /// The echo canceller's running ERLE estimate (dB), when echo cancellation is on.
+    #[cfg(feature = "aec")]
+    pub fn echo_erle_db(&self) -> Option<f64> {
+        self.capture.as_ref().and_then(CaptureReader::echo_erle_db)
+    }
+
     /// Builds a pipeline matching `device`'s formats (the device is not started).
     pub fn for_device(
         device: &dyn AudioDevice,

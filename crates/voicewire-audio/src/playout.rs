@@ -182,7 +182,12 @@ pub struct PlayoutSource {
     read_pos: u64,
     played: u64,
     dry: bool,
+    /// Copy of everything handed to the device (mono, device rate), for an echo canceller.
+    reference: Option<rtrb::Producer<f32>>,
 }
+
+/// Zeros pushed into the echo reference for silence fill, without a buffer per call.
+const REFERENCE_SILENCE: [f32; 256] = [0.0; 256];
 
 impl PlayoutSource {
     /// The device format this source fills (interleaved, `channels` per frame).
@@ -217,6 +222,10 @@ impl PlayoutSource {
                     &mut out[start..start + part.len() * channels],
                 );
                 self.meter.process_mono(part);
+                if let Some(reference) = self.reference.as_mut() {
+                    // A full reference ring (capture not being read) drops the copy, never blocks.
+                    let _ = reference.push_partial_slice(part);
+                }
                 written += part.len();
             }
             chunk.commit_all();
@@ -225,6 +234,17 @@ impl PlayoutSource {
             *s = S::SILENCE;
         }
         self.meter.process_silence(wanted - written);
+        if let Some(reference) = self.reference.as_mut() {
+            let mut silent = wanted - written;
+            while silent > 0 {
+                let n = silent.min(REFERENCE_SILENCE.len());
+                let (pushed, _) = reference.push_partial_slice(&REFERENCE_SILENCE[..n]);
+                if pushed.len() < n {
+                    break;
+                }
+                silent -= n;
+            }
+        }
         self.read_pos += written as u64;
         self.played += written as u64;
         shared.read_pos.store(self.read_pos, Ordering::Release);
@@ -278,6 +298,18 @@ impl PlayoutBuffer {
         device: AudioFormat,
         config: PlayoutConfig,
     ) -> Result<(Self, PlayoutSource), AudioError> {
+        let (buffer, source, _) = Self::with_reference(wire, device, config, None)?;
+        Ok((buffer, source))
+    }
+
+    /// Like [`Self::new`], and when `reference_ms` is set, the callback also copies what it
+    /// hands to the device into a ring of that many ms (the echo canceller's far-end input).
+    pub(crate) fn with_reference(
+        wire: AudioFormat,
+        device: AudioFormat,
+        config: PlayoutConfig,
+        reference_ms: Option<u32>,
+    ) -> Result<(Self, PlayoutSource, Option<rtrb::Consumer<f32>>), AudioError> {
         wire.validate()?;
         device.validate()?;
         if wire.channels != 1 {
@@ -287,6 +319,13 @@ impl PlayoutBuffer {
         let (producer, consumer) = rtrb::RingBuffer::new(ring_frames);
         let shared = Arc::new(PlayoutShared::default());
         let (meter, output_levels) = LevelMeter::new(device.sample_rate);
+        let (reference, reference_reader) = match reference_ms {
+            Some(ms) => {
+                let (p, c) = rtrb::RingBuffer::new(device.frames_for_ms(ms.max(20)));
+                (Some(p), Some(c))
+            }
+            None => (None, None),
+        };
         let source = PlayoutSource {
             consumer,
             shared: Arc::clone(&shared),
@@ -295,6 +334,7 @@ impl PlayoutBuffer {
             read_pos: 0,
             played: 0,
             dry: true,
+            reference,
         };
         let buffer = Self {
             producer,
@@ -312,7 +352,7 @@ impl PlayoutBuffer {
             cap_frames: device.frames_for_ms(config.max_buffered_ms) as u64,
             spans: VecDeque::new(),
         };
-        Ok((buffer, source))
+        Ok((buffer, source, reference_reader))
     }
 
     /// The wire format `play` expects.

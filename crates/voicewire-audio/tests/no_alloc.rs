@@ -131,3 +131,40 @@ fn device_callbacks_do_not_allocate() {
         "callback paths allocated {allocations} times"
     );
 }
+
+#[cfg(feature = "aec")]
+#[test]
+fn callbacks_with_echo_reference_do_not_allocate() {
+    // With echo cancellation on, the playout callback also copies into the reference ring.
+    let (mut pipeline, io) = AudioPipeline::new_with_echo_cancellation(
+        PipelineConfig::default(),
+        AudioFormat::mono(48_000),
+        AudioFormat::new(48_000, 2),
+    )
+    .unwrap();
+    let DeviceIo { capture, playout } = io;
+    let (mut capture, mut playout) = (capture.unwrap(), playout.unwrap());
+    pipeline.play("a", &vec![5_000i16; 24_000]).unwrap();
+    let callback = std::thread::spawn(move || {
+        let mic = vec![0.1f32; 480];
+        let mut speaker = vec![0.0f32; 960];
+        let mut played = 0;
+        let total: u64 = (0..300)
+            .map(|_| {
+                allocations_in(|| {
+                    capture.push(&mic);
+                    played += playout.pull(&mut speaker);
+                })
+            })
+            .sum();
+        (total, played)
+    });
+    let (allocations, played) = callback.join().unwrap();
+    let mut wire = Vec::new();
+    pipeline.read_capture(&mut wire).unwrap();
+    assert!(played > 0 && !wire.is_empty());
+    assert_eq!(
+        allocations, 0,
+        "callback paths allocated {allocations} times"
+    );
+}

@@ -6,7 +6,7 @@
 //! and [`crate::PlayoutSource::pull`], which never allocate, lock or block.
 //!
 //! Desktop devices have no platform echo cancellation; see
-//! `docs/decisions/0004-software-echo-cancellation.md` for the evaluation of a software AEC.
+//! `docs/decisions/0003-audio-threading.md` (echo section) and the `aec` feature.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
