@@ -4,6 +4,7 @@ use crate::capture::CaptureReader;
 use crate::device::{AudioDevice, DeviceIo};
 use crate::error::AudioError;
 use crate::format::AudioFormat;
+use crate::frame::AudioFrame;
 use crate::levels::AudioLevels;
 use crate::playout::{FlushReport, ItemPlayout, PlaybackState, PlayoutBuffer, PlayoutConfig};
 
@@ -230,6 +231,25 @@ impl AudioPipeline {
     /// no playback direction.
     pub fn play(&mut self, item_id: &str, samples: &[i16]) -> Result<usize, AudioError> {
         self.playout_mut()?.play(item_id, samples)
+    }
+
+    /// Queues a frame of assistant audio; it must be in the wire format (else
+    /// [`AudioError::FormatMismatch`], nothing queued).
+    pub fn play_frame(&mut self, item_id: &str, frame: &AudioFrame) -> Result<usize, AudioError> {
+        if frame.format() != self.wire {
+            return Err(AudioError::FormatMismatch {
+                expected: self.wire,
+                actual: frame.format(),
+            });
+        }
+        self.play(item_id, frame.pcm16())
+    }
+
+    /// Reads newly captured audio as one wire-format [`AudioFrame`] (possibly empty).
+    pub fn read_capture_frame(&mut self) -> Result<AudioFrame, AudioError> {
+        let mut samples = Vec::new();
+        self.read_capture(&mut samples)?;
+        AudioFrame::from_pcm16(self.wire, samples)
     }
 
     /// Marks the end of `item_id`'s audio. See [`PlayoutBuffer::finish_item`].
