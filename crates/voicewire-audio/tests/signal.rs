@@ -192,3 +192,37 @@ fn opus_conceals_and_recovers_lost_packets() {
         Err(AudioError::Opus(_))
     ));
 }
+
+#[test]
+fn stereo_44k1_microphone_matches_the_24k_reference_in_time_and_shape() {
+    // The same utterance converted by sox to 44.1 kHz stereo and to 24 kHz mono: our capture
+    // path (mix to mono, resample 44.1k -> 24k, delay compensated) must line up with sox's.
+    let (format, stereo) = read_wav(&fixture("speech_weather_44k1_stereo.wav")).unwrap();
+    assert_eq!(format, AudioFormat::new(44_100, 2));
+    let (_, reference) = read_wav(&fixture("speech_weather_24k.wav")).unwrap();
+    let ours = capture_through_pipeline(format, stereo, AudioFormat::WIRE_PCM16_24K);
+    let n = reference.len().min(ours.len()) - 200;
+    // Lag search both ways: `ours` against `reference` and the reverse.
+    assert_eq!(
+        best_lag(&reference[..n], &ours[..n + 100], 50),
+        0,
+        "ours is late"
+    );
+    assert_eq!(
+        best_lag(&ours[..n], &reference[..n + 100], 50),
+        0,
+        "ours is early"
+    );
+    let dot: f64 = (0..n)
+        .map(|i| f64::from(reference[i]) * f64::from(ours[i]))
+        .sum();
+    let er: f64 = reference[..n].iter().map(|&s| f64::from(s).powi(2)).sum();
+    let eo: f64 = ours[..n].iter().map(|&s| f64::from(s).powi(2)).sum();
+    let correlation = dot / (er.sqrt() * eo.sqrt());
+    assert!(
+        correlation > 0.98,
+        "normalised correlation {correlation:.4}"
+    );
+    let db = 10.0 * (eo / er).log10();
+    assert!(db.abs() < 0.5, "level differs by {db:.2} dB");
+}
