@@ -139,5 +139,41 @@ fn rings(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, resampling, opus, rings);
+/// Software echo cancellation (feature `aec`): 1 s of 48 kHz far end + microphone.
+#[cfg(feature = "aec")]
+fn echo_cancellation(c: &mut Criterion) {
+    let far: Vec<f32> = speechlike(48_000, 1)
+        .iter()
+        .map(|&s| convert::i16_to_f32(s))
+        .collect();
+    let mic: Vec<f32> = (0..far.len())
+        .map(|n| {
+            if n >= 1_440 {
+                0.5 * far[n - 1_440]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut aec = EchoCanceller::new(48_000).unwrap();
+    let mut out = Vec::with_capacity(48_000);
+    let mut group = c.benchmark_group("aec_1s");
+    group.throughput(Throughput::Elements(48_000));
+    group.bench_function("aec3_48k_mono_10ms_blocks", |b| {
+        b.iter(|| {
+            out.clear();
+            for (f, m) in far.chunks(960).zip(mic.chunks(960)) {
+                aec.push_render(black_box(f));
+                aec.process_capture(black_box(m), &mut out).unwrap();
+            }
+            black_box(out.len())
+        });
+    });
+    group.finish();
+}
+
+#[cfg(not(feature = "aec"))]
+fn echo_cancellation(_: &mut Criterion) {}
+
+criterion_group!(benches, resampling, opus, rings, echo_cancellation);
 criterion_main!(benches);
