@@ -62,6 +62,10 @@ pub struct EngineConfig {
     pub jitter_seed: u64,
     /// How long `stop` waits for the transport to close before declaring the session closed.
     pub stop_timeout: Duration,
+    /// Whether assistant audio is played locally (a playout buffer exists). Without it the
+    /// engine emits no playout commands, an item's audio counts as stopped once it has all
+    /// arrived, and interruptions have nothing to truncate.
+    pub local_playback: bool,
 }
 
 impl Default for EngineConfig {
@@ -76,6 +80,7 @@ impl Default for EngineConfig {
             offline_queue_cap: 64,
             jitter_seed: 0x5eed,
             stop_timeout: Duration::from_secs(3),
+            local_playback: true,
         }
     }
 }
@@ -757,7 +762,7 @@ impl Engine {
                         self.cut_responses.push_back(r.clone());
                     }
                 }
-                if !self.playing.is_empty() {
+                if !self.playing.is_empty() && self.config.local_playback {
                     // The truncate is sent when the driver reports what was actually played.
                     self.flush_cause = Some(cause);
                     self.outputs.push_back(Output::Audio(AudioCommand::Flush));
@@ -1039,6 +1044,7 @@ impl Engine {
                             item_id: ev.item_id,
                         }));
                 }
+                self.release_unplayed_audio();
             }
             E::ResponseOutputAudioTranscriptDelta(ev) => {
                 self.assistant_text_delta(ev.item_id, Some(ev.response_id), ev.delta);
@@ -1150,10 +1156,29 @@ impl Engine {
         self.conversation.add_audio(item_id, &samples);
         self.conversation
             .set_audio_received_ms(item_id, total / WIRE_SAMPLES_PER_MS);
-        self.outputs.push_back(Output::Audio(AudioCommand::Play {
-            item_id: item_id.to_owned(),
-            samples,
-        }));
+        if self.config.local_playback {
+            self.outputs.push_back(Output::Audio(AudioCommand::Play {
+                item_id: item_id.to_owned(),
+                samples,
+            }));
+        }
+    }
+
+    /// Without local playback an item's audio is "over" once it has all arrived.
+    fn release_unplayed_audio(&mut self) {
+        if self.config.local_playback || self.config.audio_path == AudioPath::MediaTrack {
+            return;
+        }
+        let (done, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.playing)
+            .into_iter()
+            .partition(|p| p.generation_done);
+        self.playing = rest;
+        for p in done {
+            self.emit(SessionEvent::AssistantAudioStopped {
+                item_id: p.item_id,
+                played_ms: None,
+            });
+        }
     }
 
     fn assistant_text_delta(
@@ -1258,6 +1283,7 @@ impl Engine {
                     item_id: p.item_id.clone(),
                 }));
         }
+        self.release_unplayed_audio();
         self.metrics.turns += 1;
         if let Some(usage) = response.usage.as_ref().map(usage_from_wire) {
             self.metrics.usage.accumulate(&usage);

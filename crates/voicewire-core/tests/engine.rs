@@ -895,3 +895,29 @@ fn refused_configuration_fails_the_session() {
         matches!(h.engine.state(), SessionState::Failed { error } if error.kind == ErrorKind::Protocol)
     );
 }
+
+#[test]
+fn without_local_playback_audio_stops_when_it_has_all_arrived() {
+    let mut h = Harness::new(EngineConfig {
+        local_playback: false,
+        ..vad_config()
+    });
+    h.go_live();
+    h.response_created("resp_1");
+    h.audio_delta("resp_1", "item_a", 300);
+    assert!(h.audio.is_empty(), "no playout commands without a speaker");
+    assert!(
+        h.events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::AssistantAudioStarted { .. }))
+    );
+    h.response_done("resp_1", "completed");
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        SessionEvent::AssistantAudioStopped {
+            played_ms: None,
+            ..
+        }
+    )));
+    assert!(h.engine.playing_items().is_empty());
+}

@@ -1,0 +1,88 @@
+//! Minting ephemeral keys from a trusted Rust backend (`POST /v1/realtime/client_secrets`).
+//!
+//! The backend holds the real API key and a voice config; each app session gets a secret
+//! that expires after `ttl` (10 s to 2 h, default 10 min) and carries the config, so the
+//! device never sees the API key.
+
+use std::fmt;
+use std::time::Duration;
+
+use voicewire_protocol::{SessionConfig, SessionPayload};
+
+use super::secret::Secret;
+use super::token::{ClientSecret, without_url};
+use crate::error::{TokenError, error_message_from_body, parse_retry_after};
+
+/// The default OpenAI REST base.
+pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
+
+/// Creates client secrets with a standard API key.
+#[derive(Clone)]
+pub struct MintingClient {
+    api_key: Secret,
+    api_base: String,
+    client: reqwest::Client,
+}
+
+impl fmt::Debug for MintingClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MintingClient")
+            .field("api_base", &self.api_base)
+            .field("api_key", &self.api_key)
+            .finish()
+    }
+}
+
+impl MintingClient {
+    /// A client for `https://api.openai.com/v1`.
+    pub fn new(api_key: impl Into<Secret>) -> Result<Self, crate::Error> {
+        Ok(MintingClient {
+            api_key: api_key.into(),
+            api_base: OPENAI_API_BASE.to_owned(),
+            client: crate::tls::http_client()?,
+        })
+    }
+
+    /// Uses another REST base (a local emulator: `http://127.0.0.1:PORT/v1`).
+    pub fn with_api_base(mut self, api_base: impl Into<String>) -> Self {
+        self.api_base = api_base.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Creates a secret valid for `ttl` that starts sessions with `session`.
+    pub async fn create_client_secret(
+        &self,
+        session: &SessionConfig,
+        ttl: Duration,
+    ) -> Result<ClientSecret, TokenError> {
+        let seconds = ttl.as_secs().clamp(10, 7200);
+        let payload = SessionPayload::Realtime(session.clone());
+        let body = serde_json::json!({
+            "expires_after": { "anchor": "created_at", "seconds": seconds },
+            "session": payload,
+        });
+        let url = format!("{}/realtime/client_secrets", self.api_base);
+        let response = self
+            .client
+            .post(url)
+            .bearer_auth(self.api_key.expose())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| TokenError::Network(without_url(&e)))?;
+        let status = response.status();
+        let retry_after = parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
+        let text = response
+            .text()
+            .await
+            .map_err(|e| TokenError::Network(without_url(&e)))?;
+        if !status.is_success() {
+            return Err(TokenError::Http {
+                status: status.as_u16(),
+                message: error_message_from_body(&text),
+                retry_after,
+            });
+        }
+        ClientSecret::from_json(&text)
+    }
+}

@@ -1,0 +1,11 @@
+//! Credentials: token sources, the token cache, and the minting client for Rust backends.
+
+pub mod mint;
+pub mod secret;
+pub mod token;
+
+pub use mint::{MintingClient, OPENAI_API_BASE};
+pub use secret::Secret;
+pub use token::{
+    ClientSecret, EXPIRY_MARGIN, HttpTokenProvider, TokenCache, TokenProvider, TokenSource,
+};

@@ -1,0 +1,642 @@
+//! The tokio driver: one task that owns the transport, the audio pipeline and the token cache,
+//! feeds the core engine and executes its outputs.
+//!
+//! The loop follows the core's contract: handle one input (a command, a server event, a
+//! transport signal, an audio tick, a finished token fetch / connect / tool call, or the
+//! engine's timer), then drain the engine's outputs, then wait again. Token fetches and
+//! connects run as futures polled by the same `select!`, so `stop()` is honoured even while a
+//! connect is hanging.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use voicewire_audio::{AudioDevice, AudioFrame, AudioPipeline, PipelineConfig, StreamResampler};
+use voicewire_core::{
+    AudioCommand, AudioLevels, CommandError, DriverAction, Engine, EngineConfig, FlushedItem,
+    Output, SessionError, SessionEvent, SessionMetrics, SessionState, Timestamp,
+};
+use voicewire_protocol::{Dialect, ServerEvent, SessionConfig};
+
+use crate::auth::{ClientSecret, TokenCache};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, TokenError, TransportError};
+use crate::options::SessionOptions;
+use crate::tools::ToolRegistry;
+use crate::transport::{self, AudioPath, ConnectParams, Incoming, Link, Outgoing, Transport};
+
+/// How often the driver moves audio between the device rings, the engine and the transport.
+pub(crate) const AUDIO_TICK: Duration = Duration::from_millis(10);
+/// Capacity of the application → driver command queue (callers wait when it is full).
+pub(crate) const COMMAND_CAPACITY: usize = 64;
+/// Capacity of the pushed-audio queue; `push_audio` fails (the frame is dropped) when full.
+pub(crate) const PUSHED_AUDIO_CAPACITY: usize = 256;
+/// Capacity of finished tool-handler results waiting for the driver.
+const TOOL_RESULT_CAPACITY: usize = 64;
+
+/// A reply channel for commands that can fail.
+pub(crate) type Reply = oneshot::Sender<Result<(), Error>>;
+
+/// What the application asks the driver to do.
+pub(crate) enum Command {
+    Stop(oneshot::Sender<()>),
+    Interrupt(Reply),
+    SetMuted(bool),
+    SendText(String, Reply),
+    UpdateConfig(Box<SessionConfig>, Reply),
+    ToolOutput(String, String, Reply),
+    StartTalking(Reply),
+    StopTalking(Reply),
+}
+
+/// State shared with the public handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) metrics: StdMutex<SessionMetrics>,
+    pub(crate) muted: std::sync::atomic::AtomicBool,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Everything the driver task owns.
+pub(crate) struct Driver {
+    engine: Engine,
+    origin: Instant,
+    endpoint: Endpoint,
+    transport_kind: Transport,
+    connect_timeout: Duration,
+    tokens: Arc<tokio::sync::Mutex<TokenCache>>,
+    token: Option<ClientSecret>,
+    link: Option<Link>,
+    closing: Option<Link>,
+    pending_token: Option<BoxFuture<Result<ClientSecret, TokenError>>>,
+    pending_connect: Option<BoxFuture<Result<Link, TransportError>>>,
+    device: Option<Box<dyn AudioDevice>>,
+    pipeline: Option<AudioPipeline>,
+    capture_buf: Vec<i16>,
+    pushed: mpsc::Receiver<AudioFrame>,
+    pushed_resampler: Option<(u32, StreamResampler)>,
+    tools: ToolRegistry,
+    tool_tx: mpsc::Sender<(String, String)>,
+    tool_rx: mpsc::Receiver<(String, String)>,
+    commands: mpsc::Receiver<Command>,
+    events: mpsc::Sender<SessionEvent>,
+    state_tx: watch::Sender<SessionState>,
+    shared: Arc<Shared>,
+    last_underruns: u64,
+    levels_interval: Option<Duration>,
+    last_levels: Instant,
+    stop_waiters: Vec<oneshot::Sender<()>>,
+}
+
+/// Channels the public handle keeps.
+pub(crate) struct DriverChannels {
+    pub(crate) commands: mpsc::Receiver<Command>,
+    pub(crate) events: mpsc::Sender<SessionEvent>,
+    pub(crate) pushed: mpsc::Receiver<AudioFrame>,
+    pub(crate) state: watch::Sender<SessionState>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Driver {
+    pub(crate) fn new(options: SessionOptions, channels: DriverChannels) -> Self {
+        let local_playback = options
+            .audio_device
+            .as_ref()
+            .is_some_and(|d| d.playback_format().is_some());
+        let engine = Engine::new(EngineConfig {
+            local_playback,
+            session: options.session,
+            audio_path: options.transport.audio_path(),
+            reconnect: options.reconnect.clone(),
+            audio_retention: options.audio_retention,
+            input_chunk_ms: options.input_chunk_ms,
+            jitter_seed: rand::random(),
+            ..EngineConfig::default()
+        });
+        let (tool_tx, tool_rx) = mpsc::channel(TOOL_RESULT_CAPACITY);
+        let now = Instant::now();
+        Driver {
+            engine,
+            origin: now,
+            endpoint: options.endpoint,
+            transport_kind: options.transport,
+            connect_timeout: options.reconnect.connect_timeout,
+            tokens: Arc::new(tokio::sync::Mutex::new(TokenCache::new(
+                options.token_source,
+            ))),
+            token: None,
+            link: None,
+            closing: None,
+            pending_token: None,
+            pending_connect: None,
+            device: options.audio_device,
+            pipeline: None,
+            capture_buf: Vec::with_capacity(4800),
+            pushed: channels.pushed,
+            pushed_resampler: None,
+            tools: options.tools,
+            tool_tx,
+            tool_rx,
+            commands: channels.commands,
+            events: channels.events,
+            state_tx: channels.state,
+            shared: channels.shared,
+            last_underruns: 0,
+            levels_interval: options.levels_interval,
+            last_levels: now,
+            stop_waiters: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_elapsed(self.origin.elapsed())
+    }
+
+    /// Starts the audio device (if any). Called before the engine starts, so a broken
+    /// microphone fails `start()` with an audio error instead of a half-working session.
+    pub(crate) fn start_audio(&mut self) -> Result<(), Error> {
+        if let Some(device) = self.device.as_mut() {
+            let pipeline = AudioPipeline::start(device.as_mut(), PipelineConfig::default())?;
+            tracing::info!(device = device.name(), "audio device started");
+            self.pipeline = Some(pipeline);
+        }
+        Ok(())
+    }
+
+    /// Runs the session until it reaches a terminal state.
+    pub(crate) async fn run(mut self) {
+        let now = self.now();
+        if let Err(e) = self.engine.start(now) {
+            tracing::error!(error = %e, "engine refused to start");
+        }
+        let mut audio_tick = tokio::time::interval(AUDIO_TICK);
+        audio_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            self.drain_outputs().await;
+            self.publish_metrics();
+            if self.engine.state().is_terminal() {
+                break;
+            }
+            let deadline = self
+                .engine
+                .poll_timeout()
+                .map(|t| self.origin + t.elapsed());
+            let has_audio = self.pipeline.is_some();
+            tokio::select! {
+                command = self.commands.recv() => match command {
+                    Some(c) => self.handle_command(c),
+                    None => {
+                        // Every handle was dropped: stop.
+                        let now = self.now();
+                        let _ = self.engine.stop(now);
+                    }
+                },
+                incoming = recv_link(&mut self.link) => self.handle_incoming(incoming),
+                incoming = recv_link(&mut self.closing) => {
+                    if matches!(incoming, Some(Incoming::Closed(_)) | None) {
+                        self.closing = None;
+                        if self.engine.state() == &SessionState::Stopping {
+                            let now = self.now();
+                            self.engine.handle_transport_closed(Ok(()), now);
+                        }
+                    }
+                }
+                token = poll_opt(&mut self.pending_token) => {
+                    self.pending_token = None;
+                    self.handle_token(token);
+                }
+                link = poll_opt(&mut self.pending_connect) => {
+                    self.pending_connect = None;
+                    self.handle_connected(link);
+                }
+                Some((call_id, output)) = self.tool_rx.recv() => {
+                    let now = self.now();
+                    if let Err(e) = self.engine.submit_tool_output(&call_id, output, now) {
+                        tracing::warn!(%call_id, error = %e, "tool handler output not accepted");
+                    }
+                }
+                Some(frame) = self.pushed.recv() => self.handle_pushed_audio(frame),
+                _ = audio_tick.tick(), if has_audio => self.audio_tick(),
+                _ = sleep_until_opt(deadline) => {
+                    let now = self.now();
+                    self.engine.handle_timeout(now);
+                }
+            }
+        }
+        self.shutdown_audio();
+        self.drain_outputs().await;
+        self.publish_metrics();
+        for waiter in self.stop_waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = self.now();
+        let to_public = |r: Result<(), CommandError>| r.map_err(Error::from);
+        match command {
+            Command::Stop(done) => {
+                self.stop_waiters.push(done);
+                let _ = self.engine.stop(now);
+            }
+            Command::Interrupt(reply) => {
+                let _ = reply.send(to_public(self.engine.interrupt(now)));
+            }
+            Command::SetMuted(muted) => {
+                if !muted
+                    && self.engine.is_muted()
+                    && let Some(p) = self.pipeline.as_mut()
+                {
+                    // Audio captured while muted is stale: never send it.
+                    p.discard_capture();
+                }
+                self.engine.set_muted(muted, now);
+            }
+            Command::SendText(text, reply) => {
+                let _ = reply.send(to_public(self.engine.send_text(&text, now)));
+            }
+            Command::UpdateConfig(config, reply) => {
+                let _ = reply.send(to_public(self.engine.update_config(*config, now)));
+            }
+            Command::ToolOutput(call_id, output, reply) => {
+                let _ = reply.send(to_public(
+                    self.engine.submit_tool_output(&call_id, output, now),
+                ));
+            }
+            Command::StartTalking(reply) => {
+                let _ = reply.send(to_public(self.engine.start_talking(now)));
+            }
+            Command::StopTalking(reply) => {
+                let _ = reply.send(to_public(self.engine.stop_talking(now)));
+            }
+        }
+    }
+
+    fn handle_incoming(&mut self, incoming: Option<Incoming>) {
+        let now = self.now();
+        match incoming {
+            Some(Incoming::Event(text)) => {
+                self.engine.record_bytes_received(text.len());
+                match ServerEvent::decode(&text) {
+                    Ok(event) => self.engine.handle_server_event(event, now),
+                    Err(e) => self.engine.handle_malformed_event(&e.to_string(), now),
+                }
+            }
+            Some(Incoming::OutputAudio(samples)) => {
+                // WebRTC: the remote track's audio, already at the wire rate.
+                if let Some(p) = self.pipeline.as_mut()
+                    && let Err(e) = p.play("remote-track", &samples)
+                {
+                    tracing::warn!(error = %e, "remote audio not queued");
+                }
+            }
+            Some(Incoming::Closed(result)) => {
+                self.link = None;
+                let result = result.map_err(|e| {
+                    if matches!(e.kind(), voicewire_core::ErrorKind::Auth) {
+                        self.invalidate_token();
+                    }
+                    SessionError::from(&e)
+                });
+                self.engine.handle_transport_closed(result, now);
+            }
+            None => {
+                self.link = None;
+                self.engine.handle_transport_closed(
+                    Err(SessionError::new(
+                        voicewire_core::ErrorKind::Network,
+                        "transport ended",
+                    )),
+                    now,
+                );
+            }
+        }
+    }
+
+    fn invalidate_token(&self) {
+        if let Ok(mut cache) = self.tokens.try_lock() {
+            cache.invalidate();
+        }
+    }
+
+    fn handle_token(&mut self, result: Result<ClientSecret, TokenError>) {
+        let now = self.now();
+        match result {
+            Ok(token) => {
+                self.token = Some(token);
+                self.engine.handle_token(Ok(()), now);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "token fetch failed");
+                self.engine.handle_token(Err(SessionError::from(&e)), now);
+            }
+        }
+    }
+
+    fn handle_connected(&mut self, result: Result<Link, TransportError>) {
+        let now = self.now();
+        match result {
+            Ok(link) => {
+                tracing::info!(transport = self.transport_kind.name(), "transport open");
+                self.link = Some(link);
+                self.engine.handle_transport_opened(now);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "connect failed");
+                if matches!(e.kind(), voicewire_core::ErrorKind::Auth) {
+                    self.invalidate_token();
+                }
+                self.engine
+                    .handle_transport_failed(SessionError::from(&e), now);
+            }
+        }
+    }
+
+    async fn drain_outputs(&mut self) {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Send(event) => self.send_event(&event).await,
+                Output::Emit(event) => self.emit(event).await,
+                Output::Audio(command) => self.audio_command(command),
+                Output::Driver(action) => self.driver_action(action),
+            }
+        }
+    }
+
+    async fn send_event(&mut self, event: &voicewire_protocol::ClientEvent) {
+        let text = match event.encode(Dialect::Ga) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "client event could not be encoded");
+                return;
+            }
+        };
+        let Some(link) = self.link.as_ref() else {
+            tracing::debug!(
+                event = event.event_type(Dialect::Ga),
+                "no transport; client event dropped"
+            );
+            return;
+        };
+        self.engine.record_bytes_sent(text.len());
+        if link.outgoing.send(Outgoing::Event(text)).await.is_err() {
+            tracing::debug!("transport writer is gone");
+        }
+    }
+
+    async fn emit(&mut self, event: SessionEvent) {
+        match &event {
+            SessionEvent::StateChanged(state) => {
+                tracing::info!(state = state.name(), "session state");
+                self.state_tx.send_replace(state.clone());
+            }
+            SessionEvent::ToolCall(call) => {
+                if let Some(handler) = self.tools.get(&call.name) {
+                    let tx = self.tool_tx.clone();
+                    let call = call.clone();
+                    let timeout = self.tools.timeout;
+                    tokio::spawn(async move {
+                        let call_id = call.call_id.clone();
+                        let output = ToolRegistry::run(handler, call, timeout).await;
+                        let _ = tx.send((call_id, output)).await;
+                    });
+                }
+            }
+            _ => {}
+        }
+        if event.is_droppable() {
+            let _ = self.events.try_send(event);
+        } else if self.events.send(event).await.is_err() {
+            tracing::trace!("no event receiver");
+        }
+    }
+
+    fn audio_command(&mut self, command: AudioCommand) {
+        let now = self.now();
+        match command {
+            AudioCommand::Play { item_id, samples } => {
+                if let Some(p) = self.pipeline.as_mut()
+                    && p.has_playback()
+                    && let Err(e) = p.play(&item_id, &samples)
+                {
+                    tracing::warn!(error = %e, "assistant audio not fully queued");
+                }
+            }
+            AudioCommand::FinishItem { item_id } => {
+                if let Some(p) = self.pipeline.as_mut()
+                    && let Err(e) = p.finish_item(&item_id)
+                {
+                    tracing::debug!(error = %e, "finish_item");
+                }
+            }
+            AudioCommand::Flush => {
+                let cut: Vec<FlushedItem> = match self.pipeline.as_mut() {
+                    Some(p) if p.has_playback() => p
+                        .flush()
+                        .items
+                        .into_iter()
+                        .map(|i| FlushedItem {
+                            item_id: i.item_id,
+                            played_ms: i.played_ms,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                self.engine.handle_playout_flushed(&cut, now);
+            }
+        }
+    }
+
+    fn driver_action(&mut self, action: DriverAction) {
+        match action {
+            DriverAction::FetchToken => {
+                let tokens = Arc::clone(&self.tokens);
+                self.pending_token =
+                    Some(Box::pin(async move { tokens.lock().await.token().await }));
+            }
+            DriverAction::Connect => {
+                let Some(token) = self.token.clone() else {
+                    let now = self.now();
+                    self.engine.handle_transport_failed(
+                        SessionError::new(
+                            voicewire_core::ErrorKind::Auth,
+                            "no token to connect with",
+                        ),
+                        now,
+                    );
+                    return;
+                };
+                let params = ConnectParams {
+                    endpoint: self.endpoint.clone(),
+                    token,
+                    session: self.engine.session_config().clone(),
+                    connect_timeout: self.connect_timeout,
+                };
+                let kind = self.transport_kind;
+                self.pending_connect =
+                    Some(Box::pin(
+                        async move { transport::connect(kind, &params).await },
+                    ));
+            }
+            DriverAction::Disconnect => {
+                self.pending_token = None;
+                self.pending_connect = None;
+                if let Some(link) = self.link.take() {
+                    let _ = link.outgoing.try_send(Outgoing::Close);
+                    if self.engine.state() == &SessionState::Stopping {
+                        self.closing = Some(link);
+                    }
+                } else if self.engine.state() == &SessionState::Stopping && self.closing.is_none() {
+                    let now = self.now();
+                    self.engine.handle_transport_closed(Ok(()), now);
+                }
+            }
+        }
+    }
+
+    /// Moves captured audio to the engine (or the media track), pumps the playout buffer,
+    /// and reports playout progress, underruns and levels.
+    fn audio_tick(&mut self) {
+        let now = self.now();
+        let Some(pipeline) = self.pipeline.as_mut() else {
+            return;
+        };
+        self.capture_buf.clear();
+        if let Err(e) = pipeline.read_capture(&mut self.capture_buf) {
+            tracing::warn!(error = %e, "capture read failed");
+        }
+        pipeline.pump();
+        let progress: Vec<(String, u64)> = self
+            .engine
+            .playing_items()
+            .into_iter()
+            .filter_map(|id| pipeline.item_playout(&id).map(|p| (id, p.played_ms)))
+            .collect();
+        let underruns = pipeline.underruns();
+        let levels = pipeline.levels();
+        if !self.capture_buf.is_empty() {
+            let samples = std::mem::take(&mut self.capture_buf);
+            self.feed_input(&samples, now);
+            self.capture_buf = samples;
+        }
+        for (id, played) in progress {
+            self.engine.handle_playout_progress(&id, played, now);
+        }
+        if underruns > self.last_underruns {
+            self.engine
+                .record_underruns(underruns - self.last_underruns);
+            self.last_underruns = underruns;
+        }
+        if let Some(interval) = self.levels_interval
+            && self.last_levels.elapsed() >= interval
+        {
+            self.last_levels = Instant::now();
+            let event = SessionEvent::AudioLevels(AudioLevels {
+                input_rms: levels.input.rms,
+                input_peak: levels.input.peak,
+                output_rms: levels.output.rms,
+                output_peak: levels.output.peak,
+            });
+            let _ = self.events.try_send(event);
+        }
+    }
+
+    fn feed_input(&mut self, samples: &[i16], now: Timestamp) {
+        match self.link.as_ref().map(|l| l.audio_path) {
+            Some(AudioPath::MediaTrack) => {
+                if self.engine.accepts_input_audio()
+                    && let Some(link) = self.link.as_ref()
+                    && link
+                        .outgoing
+                        .try_send(Outgoing::InputAudio(samples.to_vec()))
+                        .is_err()
+                {
+                    tracing::debug!("media track queue full; input audio dropped");
+                }
+            }
+            _ => self.engine.handle_input_audio(samples, now),
+        }
+    }
+
+    /// Audio pushed by the application: mixed to mono and resampled to 24 kHz first.
+    fn handle_pushed_audio(&mut self, frame: AudioFrame) {
+        let now = self.now();
+        let format = frame.format();
+        let mut mono = vec![0f32; frame.frames()];
+        voicewire_audio::convert::mix_to_mono(frame.pcm16(), format.channels, &mut mono);
+        let rate = format.sample_rate;
+        let samples: Vec<i16> = if rate == voicewire_core::WIRE_SAMPLES_PER_MS as u32 * 1000 {
+            mono.iter()
+                .map(|&s| voicewire_audio::convert::f32_to_i16(s))
+                .collect()
+        } else {
+            if self
+                .pushed_resampler
+                .as_ref()
+                .is_none_or(|(r, _)| *r != rate)
+            {
+                match StreamResampler::new(rate, 24_000) {
+                    Ok(r) => self.pushed_resampler = Some((rate, r)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "pushed audio has an unusable rate");
+                        return;
+                    }
+                }
+            }
+            let mut out = Vec::with_capacity(mono.len() * 24_000 / rate as usize + 1);
+            if let Some((_, r)) = self.pushed_resampler.as_mut()
+                && let Err(e) = r.process(&mono, &mut out)
+            {
+                tracing::warn!(error = %e, "resampling pushed audio failed");
+                return;
+            }
+            out.iter()
+                .map(|&s| voicewire_audio::convert::f32_to_i16(s))
+                .collect()
+        };
+        self.feed_input(&samples, now);
+    }
+
+    fn shutdown_audio(&mut self) {
+        if let Some(device) = self.device.as_mut()
+            && let Err(e) = device.stop()
+        {
+            tracing::warn!(error = %e, "audio device stop failed");
+        }
+        self.pipeline = None;
+    }
+
+    fn publish_metrics(&self) {
+        if let Ok(mut m) = self.shared.metrics.lock() {
+            m.clone_from(self.engine.metrics());
+        }
+        self.shared
+            .muted
+            .store(self.engine.is_muted(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+async fn recv_link(link: &mut Option<Link>) -> Option<Incoming> {
+    match link.as_mut() {
+        Some(l) => l.incoming.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn poll_opt<T>(fut: &mut Option<BoxFuture<T>>) -> T {
+    match fut.as_mut() {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,325 @@
+//! [`RealtimeVoiceSession`]: the public handle.
+//!
+//! The handle is cheap to clone (`Arc` inside), `Send + Sync`, and every method takes `&self`,
+//! so it can be shared between tasks and wrapped by FFI objects. The session itself runs on a
+//! driver task spawned by [`RealtimeVoiceSession::start`] on the current tokio runtime.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+
+use futures_util::Stream;
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use voicewire_audio::AudioFrame;
+use voicewire_core::{SessionEvent, SessionMetrics, SessionState};
+use voicewire_protocol::SessionConfig;
+
+use crate::driver::{
+    COMMAND_CAPACITY, Command, Driver, DriverChannels, PUSHED_AUDIO_CAPACITY, Shared,
+};
+use crate::error::Error;
+use crate::options::SessionOptions;
+use crate::transport::Transport;
+
+/// A realtime voice session.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), voicewire::Error> {
+/// use voicewire::{RealtimeVoiceSession, SessionOptions, TokenSource, SessionEvent};
+///
+/// let session = RealtimeVoiceSession::new(SessionOptions::new(TokenSource::api_key("sk-…")));
+/// session.start().await?;
+/// session.send_text("Hello!").await?;
+/// while let Some(event) = session.next_event().await {
+///     if let SessionEvent::AssistantTranscriptFinal { text, .. } = event {
+///         println!("{text}");
+///         break;
+///     }
+/// }
+/// session.stop().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RealtimeVoiceSession {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    commands: mpsc::Sender<Command>,
+    pushed: mpsc::Sender<AudioFrame>,
+    events: Mutex<mpsc::Receiver<SessionEvent>>,
+    state: watch::Receiver<SessionState>,
+    shared: Arc<Shared>,
+    seed: StdMutex<Option<(SessionOptions, DriverChannels)>>,
+    driver_done: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    started: AtomicBool,
+}
+
+impl std::fmt::Debug for RealtimeVoiceSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealtimeVoiceSession")
+            .field("state", &*self.inner.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RealtimeVoiceSession {
+    /// A session in [`SessionState::Idle`]; nothing happens until [`Self::start`].
+    pub fn new(options: SessionOptions) -> Self {
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (event_tx, event_rx) = mpsc::channel(options.event_capacity.max(16));
+        let (pushed_tx, pushed_rx) = mpsc::channel(PUSHED_AUDIO_CAPACITY);
+        let (state_tx, state_rx) = watch::channel(SessionState::Idle);
+        let shared = Arc::new(Shared {
+            metrics: StdMutex::new(SessionMetrics::default()),
+            muted: AtomicBool::new(false),
+        });
+        let channels = DriverChannels {
+            commands: command_rx,
+            events: event_tx,
+            pushed: pushed_rx,
+            state: state_tx,
+            shared: Arc::clone(&shared),
+        };
+        RealtimeVoiceSession {
+            inner: Arc::new(Inner {
+                commands: command_tx,
+                pushed: pushed_tx,
+                events: Mutex::new(event_rx),
+                state: state_rx,
+                shared,
+                seed: StdMutex::new(Some((options, channels))),
+                driver_done: StdMutex::new(None),
+                started: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Connects: token → transport → session configuration. Resolves once the session is
+    /// live, or with the error that made it fail (an audio device that cannot start, refused
+    /// credentials, a rate limit, an unreachable server). Must be called inside a tokio runtime.
+    pub async fn start(&self) -> Result<(), Error> {
+        if self.inner.started.swap(true, Ordering::SeqCst) {
+            return Err(Error::Other {
+                message: "start() was already called on this session".into(),
+            });
+        }
+        let seed = self
+            .inner
+            .seed
+            .lock()
+            .map_err(|_| Error::other("session lock poisoned"))?
+            .take();
+        let Some((options, channels)) = seed else {
+            return Err(Error::other("start() was already called on this session"));
+        };
+        if options.transport == Transport::WebRtc
+            && !crate::transport::is_available(Transport::WebRtc)
+        {
+            return Err(Error::Other {
+                message:
+                    "the WebRTC transport is not available in this build; use Transport::WebSocket"
+                        .into(),
+            });
+        }
+        let mut driver = Driver::new(options, channels);
+        driver.start_audio()?;
+        let handle = tokio::spawn(driver.run());
+        if let Ok(mut slot) = self.inner.driver_done.lock() {
+            *slot = Some(handle);
+        }
+        let mut state = self.inner.state.clone();
+        loop {
+            let current = state.borrow_and_update().clone();
+            match current {
+                SessionState::Live => return Ok(()),
+                SessionState::Failed { error } => return Err(Error::from(&error)),
+                SessionState::Closed { .. } => {
+                    return Err(Error::closed("the session closed while starting"));
+                }
+                _ => {}
+            }
+            if state.changed().await.is_err() {
+                return Err(Error::closed("the session driver ended"));
+            }
+        }
+    }
+
+    /// Stops the session and waits until it is closed. Safe to call more than once.
+    pub async fn stop(&self) -> Result<(), Error> {
+        if !self.inner.started.load(Ordering::SeqCst) || self.state().is_terminal() {
+            return Ok(());
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.inner.commands.send(Command::Stop(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+        let handle = self
+            .inner
+            .driver_done
+            .lock()
+            .ok()
+            .and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
+        Ok(())
+    }
+
+    async fn request(
+        &self,
+        make: impl FnOnce(crate::driver::Reply) -> Command,
+    ) -> Result<(), Error> {
+        if !self.inner.started.load(Ordering::SeqCst) {
+            return Err(Error::closed("the session has not been started"));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::closed("the session is not running"))?;
+        rx.await.map_err(|_| Error::closed("the session ended"))?
+    }
+
+    /// Stops the assistant: playback stops at once; on WebSocket the answer is truncated at
+    /// what was actually played.
+    pub async fn interrupt(&self) -> Result<(), Error> {
+        self.request(Command::Interrupt).await
+    }
+
+    /// Mutes or unmutes the microphone (muted audio is never sent).
+    pub fn set_muted(&self, muted: bool) -> Result<(), Error> {
+        self.inner.shared.muted.store(muted, Ordering::Relaxed);
+        self.inner
+            .commands
+            .try_send(Command::SetMuted(muted))
+            .map_err(|_| Error::closed("the session is not running or is overloaded"))
+    }
+
+    /// Whether the microphone is muted.
+    pub fn is_muted(&self) -> bool {
+        self.inner.shared.muted.load(Ordering::Relaxed)
+    }
+
+    /// Sends a user text message and asks for an answer.
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), Error> {
+        let text = text.into();
+        self.request(|r| Command::SendText(text, r)).await
+    }
+
+    /// Changes the session configuration (a partial update, merged; re-sent on reconnect).
+    pub async fn update_config(&self, update: SessionConfig) -> Result<(), Error> {
+        self.request(|r| Command::UpdateConfig(Box::new(update), r))
+            .await
+    }
+
+    /// Answers a tool call that has no registered handler.
+    pub async fn send_tool_output(
+        &self,
+        call_id: impl Into<String>,
+        output: impl Into<String>,
+    ) -> Result<(), Error> {
+        let (call_id, output) = (call_id.into(), output.into());
+        self.request(|r| Command::ToolOutput(call_id, output, r))
+            .await
+    }
+
+    /// Push-to-talk press (with turn detection off): interrupts the assistant and starts a
+    /// user turn.
+    pub async fn start_talking(&self) -> Result<(), Error> {
+        self.request(Command::StartTalking).await
+    }
+
+    /// Push-to-talk release: commits the turn and asks for an answer.
+    pub async fn stop_talking(&self) -> Result<(), Error> {
+        self.request(Command::StopTalking).await
+    }
+
+    /// Pushes microphone audio (any rate and channel count; it is mixed to mono and
+    /// resampled to 24 kHz). For sessions without a capture device. Fails, dropping the
+    /// frame, when the queue is full or the session is not running.
+    pub fn push_audio(&self, frame: AudioFrame) -> Result<(), Error> {
+        self.inner.pushed.try_send(frame).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Error::AudioDevice {
+                message: "pushed audio queue is full; frame dropped".into(),
+            },
+            mpsc::error::TrySendError::Closed(_) => Error::closed("the session is not running"),
+        })
+    }
+
+    /// The next event, or `None` once the session has ended and every event was delivered.
+    ///
+    /// Events go to one consumer: calls from several tasks share (split) the stream.
+    pub async fn next_event(&self) -> Option<SessionEvent> {
+        self.inner.events.lock().await.recv().await
+    }
+
+    /// The events as a stream (see [`Self::next_event`]).
+    pub fn events(&self) -> impl Stream<Item = SessionEvent> + Send + 'static {
+        futures_util::stream::unfold(self.clone(), |session| async move {
+            session.next_event().await.map(|event| (event, session))
+        })
+    }
+
+    /// The current state.
+    pub fn state(&self) -> SessionState {
+        self.inner.state.borrow().clone()
+    }
+
+    /// A receiver of state changes (the current value first).
+    pub fn watch_state(&self) -> watch::Receiver<SessionState> {
+        self.inner.state.clone()
+    }
+
+    /// A snapshot of the metrics.
+    pub fn metrics(&self) -> SessionMetrics {
+        self.inner
+            .shared
+            .metrics
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+
+    #[test]
+    fn the_handle_is_send_sync_and_clone() {
+        assert_send_sync::<RealtimeVoiceSession>();
+    }
+
+    #[tokio::test]
+    async fn webrtc_is_a_typed_error_until_it_exists() {
+        let options = SessionOptions::new(crate::TokenSource::api_key("sk-test"))
+            .transport(Transport::WebRtc);
+        let session = RealtimeVoiceSession::new(options);
+        if !crate::transport::is_available(Transport::WebRtc) {
+            let err = session.start().await.unwrap_err();
+            assert!(
+                matches!(err, Error::Other { ref message } if message.contains("WebRTC")),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn commands_before_start_are_typed_errors() {
+        let session =
+            RealtimeVoiceSession::new(SessionOptions::new(crate::TokenSource::api_key("sk-test")));
+        assert_eq!(session.state(), SessionState::Idle);
+        assert!(session.stop().await.is_ok());
+        assert!(matches!(
+            session.send_text("hi").await,
+            Err(Error::Closed { .. })
+        ));
+        assert!(matches!(
+            session.interrupt().await,
+            Err(Error::Closed { .. })
+        ));
+    }
+}

@@ -1,0 +1,103 @@
+//! Shared helpers for the integration tests: an in-process emulator and session options
+//! pointing at it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use voicewire::protocol::session::TranscriptionConfig;
+use voicewire::{
+    Endpoint, ReconnectPolicy, SessionConfig, SessionEvent, SessionOptions, TokenSource,
+    TurnDetection,
+};
+use voicewire_server::{AudioPace, Emulator, EmulatorConfig, EmulatorHandle, Scenario};
+
+/// The API key the test emulators accept.
+pub const API_KEY: &str = "sk-voicewire-test";
+
+/// Generous bound so a broken test fails instead of hanging (never a performance assertion).
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
+
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VOICEWIRE_TEST_LOG")
+                .unwrap_or_else(|_| "off".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn emulator(pace: AudioPace, scenario: Option<Scenario>) -> EmulatorHandle {
+    init_tracing();
+    Emulator::start(EmulatorConfig {
+        api_key: Some(API_KEY.to_owned()),
+        audio_pace: pace,
+        scenario,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator starts")
+}
+
+/// Server VAD with input transcription, like a typical voice agent.
+pub fn voice_session() -> SessionConfig {
+    let mut config = SessionConfig::default()
+        .with_instructions("You are a test agent.")
+        .with_turn_detection(Some(TurnDetection::server_vad()));
+    config.audio_input_mut().transcription =
+        voicewire::protocol::Nullable::Value(TranscriptionConfig {
+            model: Some("gpt-4o-transcribe".into()),
+            ..Default::default()
+        });
+    config
+}
+
+pub fn options(emulator: &EmulatorHandle) -> SessionOptions {
+    SessionOptions::new(TokenSource::api_key(API_KEY))
+        .endpoint(Endpoint::with_api_base(emulator.http_base()))
+        .session_config(voice_session())
+        .reconnect(ReconnectPolicy {
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(500),
+            ..ReconnectPolicy::default()
+        })
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/audio")
+        .join(name)
+}
+
+/// Reads events until `pred` matches (returning everything read), failing on a timeout.
+pub async fn events_until(
+    session: &voicewire::RealtimeVoiceSession,
+    mut pred: impl FnMut(&SessionEvent) -> bool,
+) -> Vec<SessionEvent> {
+    let mut seen = Vec::new();
+    let result = tokio::time::timeout(HANG_GUARD, async {
+        while let Some(event) = session.next_event().await {
+            let done = pred(&event);
+            seen.push(event);
+            if done {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        result,
+        Ok(true),
+        "event not seen; got {:#?}",
+        seen.iter().map(short).collect::<Vec<_>>()
+    );
+    seen
+}
+
+/// A one-line description of an event, for assertion messages.
+pub fn short(event: &SessionEvent) -> String {
+    let text = format!("{event:?}");
+    text.chars().take(160).collect()
+}
