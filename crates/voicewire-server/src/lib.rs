@@ -70,7 +70,6 @@ pub(crate) mod session;
 pub mod synth;
 mod tls;
 pub mod vad;
-mod webrtc;
 mod ws;
 
 pub use config::{AudioPace, EmulatorConfig, SynthChoice};
