@@ -131,6 +131,7 @@ fn classify_envelope_error(text: &str) -> DecodeError {
         Ok(serde_json::Value::Object(map)) => {
             let reason = match map.get("type") {
                 None => "the object has no `type` field".to_owned(),
+                Some(serde_json::Value::String(_)) => DUPLICATE_TYPE.to_owned(),
                 Some(other) => format!("`type` must be a string, found {}", json_kind(other)),
             };
             DecodeError::new(DecodeErrorKind::MissingType, None, reason)
@@ -171,13 +172,27 @@ pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
+const DUPLICATE_TYPE: &str = "the object has more than one `type` key";
+
 /// Parses the whole text as a JSON value for an event of an unknown type.
+///
+/// An object with several `type` keys is refused: the first one chose how to decode it,
+/// while the kept JSON holds the last one, and the two must not disagree.
 pub(crate) fn parse_raw(event_type: &str, text: &str) -> Result<crate::RawEvent, DecodeError> {
     match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(json) => Ok(crate::RawEvent {
-            event_type: event_type.to_owned(),
-            json,
-        }),
+        Ok(json) => {
+            if json.get("type").and_then(serde_json::Value::as_str) != Some(event_type) {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::MissingType,
+                    Some(event_type),
+                    DUPLICATE_TYPE,
+                ));
+            }
+            Ok(crate::RawEvent {
+                event_type: event_type.to_owned(),
+                json,
+            })
+        }
         Err(err) => Err(field_error(event_type, &err)),
     }
 }

@@ -209,10 +209,32 @@ fn whitespace_and_pretty_printing_are_fine() {
 }
 
 #[test]
-fn duplicate_type_keys_do_not_confuse_the_decoder() {
-    // serde_json rejects duplicate fields in typed structs; either outcome must be a
-    // value or a typed error, never a panic.
-    let _ = ServerEvent::decode(r#"{"type":"error","type":"session.created","event_id":"e"}"#);
+fn duplicate_type_keys_never_give_an_event_that_changes_type_on_reencode() {
+    // Unknown first type: refused, since the kept JSON would carry the other type.
+    let err =
+        ServerEvent::decode(r#"{"type":"x.future","type":"error","event_id":"e"}"#).unwrap_err();
+    assert_eq!(err.kind, DecodeErrorKind::MissingType);
+    assert!(
+        err.reason.contains("more than one `type`"),
+        "{}",
+        err.reason
+    );
+    // Not the first key: refused by the envelope check with the same reason.
+    let err = ServerEvent::decode(r#"{"event_id":"e","type":"x.a","type":"x.b"}"#).unwrap_err();
+    assert_eq!(err.kind, DecodeErrorKind::MissingType);
+    assert!(
+        err.reason.contains("more than one `type`"),
+        "{}",
+        err.reason
+    );
+    // Known first type: the typed decoder ignores the extra key; re-encoding is stable.
+    let event = ServerEvent::decode(
+        r#"{"type":"input_audio_buffer.cleared","type":"error","event_id":"e"}"#,
+    )
+    .unwrap();
+    assert!(matches!(event, ServerEvent::InputAudioBufferCleared(_)));
+    let again = ServerEvent::decode(&event.encode(Dialect::Ga).unwrap()).unwrap();
+    assert_eq!(again, event);
 }
 
 const KNOWN_SERVER: &[&str] = ServerEvent::KNOWN_TYPES;
