@@ -59,7 +59,6 @@ proptest! {
     ) {
         let packets = real_packets();
         let mut packet = packets[index].clone();
-        let packets = &packets[..];
         for (pos, value) in flips {
             let i = pos % packet.len();
             packet[i] ^= value;
