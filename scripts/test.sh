@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 cd "$VW_ROOT"
 
-ALL_STAGES=(setup fmt clippy rust doc interop)
+ALL_STAGES=(setup fmt clippy rust doc mobile interop)
 if [ "$#" -gt 0 ]; then STAGES=("$@"); else STAGES=("${ALL_STAGES[@]}"); fi
 
 stage_setup() {
@@ -32,6 +32,11 @@ stage_rust() {
 
 stage_doc() {
   cargo test --workspace --all-features --locked --doc
+}
+
+stage_mobile() {
+  # Type-checks the platform audio crates and the FFI library for iOS and Android targets.
+  bash scripts/check-mobile.sh
 }
 
 stage_interop() {
