@@ -23,17 +23,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_emulator NAME ARGS...: runs `voicewire serve --port 0 ARGS`, waits for its
-# "listening on http://127.0.0.1:P" line and prints that URL.
+# start_emulator NAME ARGS...: runs `voicewire serve --port 0 ARGS` in the background
+# (its pid goes to PIDS, so the EXIT trap stops it), waits for its
+# "listening on http://127.0.0.1:P" line and stores that URL in URL_<NAME>.
 start_emulator() {
   local name="$1"; shift
   "$BIN" serve --port 0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-  PIDS+=("$!")
+  local pid="$!"
+  PIDS+=("$pid")
   local url="" i
   for i in $(seq 1 200); do
     url="$(grep -m1 -o 'listening on http://127\.0\.0\.1:[0-9]*' "$WORK/$name.out" 2>/dev/null | sed 's/listening on //' || true)"
     [ -n "$url" ] && break
-    if ! kill -0 "${PIDS[-1]}" 2>/dev/null; then
+    if ! kill -0 "$pid" 2>/dev/null; then
       cat "$WORK/$name.err" >&2
       echo "emulator $name exited before listening" >&2
       return 1
@@ -41,11 +43,13 @@ start_emulator() {
     sleep 0.1
   done
   [ -n "$url" ] || { echo "emulator $name did not start" >&2; cat "$WORK/$name.err" >&2; return 1; }
-  echo "$url"
+  printf -v "URL_$name" '%s' "$url"
 }
 
-ECHO_URL="$(start_emulator echo)"
-SCENARIO_URL="$(start_emulator scenario --scenario interop/python/tool_scenario.yaml)"
+start_emulator echo
+start_emulator scenario --scenario interop/python/tool_scenario.yaml
+ECHO_URL="$URL_echo"
+SCENARIO_URL="$URL_scenario"
 log "emulators: echo $ECHO_URL, scenario $SCENARIO_URL"
 
 set +e
