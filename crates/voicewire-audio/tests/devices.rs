@@ -183,3 +183,37 @@ fn desktop_device_listing_tolerates_no_hardware() {
         Err(other) => panic!("unexpected error {other}"),
     }
 }
+
+#[cfg(feature = "desktop")]
+#[test]
+fn desktop_device_runs_real_cpal_streams_on_the_alsa_null_device() {
+    use voicewire_audio::device::desktop::{DesktopDevice, list_devices};
+    // ALSA's "null" PCM discards playback and records zeros: real cpal streams and real
+    // callbacks with no sound card. Other hosts may not have it; then there is nothing to run.
+    if !list_devices().unwrap().iter().any(|d| d.id == "alsa:null") {
+        eprintln!("no alsa:null device on this host; skipping the stream test");
+        return;
+    }
+    let mut device = DesktopDevice::open(Some("null"), Some("alsa:null")).unwrap();
+    let capture = device.capture_format().unwrap();
+    let playback = device.playback_format().unwrap();
+    assert!(capture.validate().is_ok() && playback.validate().is_ok());
+    let mut pipeline = AudioPipeline::start(&mut device, PipelineConfig::default()).unwrap();
+    assert!(device.is_running());
+    pipeline.play("a", &vec![2_000i16; 7_200]).unwrap(); // 300 ms
+    pipeline.finish_item("a").unwrap();
+    let mut captured = Vec::new();
+    wait_until(|| {
+        pipeline.pump();
+        pipeline.read_capture(&mut captured).unwrap();
+        pipeline.played_ms("a") == Some(300) && captured.len() >= 2_400
+    });
+    assert!(
+        captured.iter().all(|&s| s == 0),
+        "the null device records silence"
+    );
+    assert_eq!(pipeline.playback_state(), PlaybackState::Idle);
+    device.stop().unwrap();
+    assert!(!device.is_running());
+    assert!(DesktopDevice::open(Some("no-such-device"), None).is_err());
+}

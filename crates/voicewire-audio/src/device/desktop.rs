@@ -87,9 +87,13 @@ struct Endpoint {
 }
 
 fn find_device(host: &cpal::Host, wanted: &str) -> Option<cpal::Device> {
+    // Ids look like "alsa:null"; accept the full id, the part after the host prefix, or the
+    // human-readable name.
     host.devices().ok()?.find(|d| {
-        d.id().is_ok_and(|id| id.to_string() == wanted)
-            || d.description().is_ok_and(|desc| desc.name() == wanted)
+        d.id().is_ok_and(|id| {
+            let id = id.to_string();
+            id == wanted || id.split_once(':').is_some_and(|(_, rest)| rest == wanted)
+        }) || d.description().is_ok_and(|desc| desc.name() == wanted)
     })
 }
 
@@ -136,7 +140,8 @@ impl DesktopDevice {
         Self::from_endpoints(input, output)
     }
 
-    /// Specific devices by id or name (from [`list_devices`]); `None` skips that direction.
+    /// Specific devices by id (`"alsa:null"`), id without the host prefix (`"null"`) or name
+    /// (from [`list_devices`]); `None` skips that direction.
     pub fn open(input: Option<&str>, output: Option<&str>) -> Result<Self, AudioError> {
         let host = cpal::default_host();
         let lookup = |wanted: &str, is_input: bool| -> Result<Endpoint, AudioError> {
