@@ -1144,7 +1144,9 @@ impl TranscriptionSessionConfig {
 /// A session object tagged by `type`: `realtime` or `transcription`.
 ///
 /// Reading: `type: "realtime"` or a missing `type` (the beta flat session) gives
-/// `Realtime`; `type: "transcription"` gives `Transcription`.
+/// `Realtime`; `type: "transcription"`, or a missing `type` with
+/// `object: "realtime.transcription_session"` (the GA-launch flat shape), gives
+/// `Transcription`.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(
     clippy::large_enum_variant,
@@ -1227,7 +1229,15 @@ impl<'de> Deserialize<'de> for SessionPayload {
                 crate::codec::json_kind(&value)
             )));
         };
+        // Untyped (beta / GA-launch) sessions: `object` tells a transcription session apart.
+        let untyped_transcription =
+            map.get("object").and_then(Value::as_str) == Some("realtime.transcription_session");
         match map.get("type") {
+            None | Some(Value::Null) if untyped_transcription => {
+                TranscriptionSessionConfig::deserialize(value)
+                    .map(Self::Transcription)
+                    .map_err(D::Error::custom)
+            }
             None | Some(Value::Null) => SessionConfig::deserialize(value)
                 .map(Self::Realtime)
                 .map_err(D::Error::custom),

@@ -415,6 +415,15 @@ fn session_payload_without_type_is_realtime_and_unknown_type_is_an_error() {
     assert_eq!(p.as_realtime().unwrap().voice(), Some(&Voice::from("ash")));
     let t: SessionPayload = serde_json::from_value(json!({"type": "transcription"})).unwrap();
     assert!(t.as_transcription().is_some());
+    let flat_transcription: SessionPayload = serde_json::from_value(json!({
+        "object": "realtime.transcription_session", "input_audio_format": "pcm16",
+        "input_audio_transcription": {"model": "whisper-1"}}))
+    .unwrap();
+    let t = flat_transcription.as_transcription().unwrap();
+    assert_eq!(
+        t.audio_input().unwrap().format,
+        Some(AudioFormat::PCM16_24K)
+    );
     assert!(serde_json::from_value::<SessionPayload>(json!({"type": "translation"})).is_err());
     assert!(serde_json::from_value::<SessionPayload>(json!([1])).is_err());
 }
