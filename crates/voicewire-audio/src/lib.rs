@@ -10,6 +10,12 @@
 //! - [`StreamResampler`] (rubato, delay-compensated), channel mixing in [`convert`].
 //! - Devices: [`FileDevice`], [`NullDevice`], [`ManualDevice`], and with feature `desktop` a
 //!   cpal device.
+//! - [`OpusEncoder`] / [`OpusDecoder`]: 48 kHz mono, 20 ms, in-band FEC and concealment
+//!   (pure Rust; the choice is in `docs/decisions/0002-opus-codec.md`).
+//! - [`LevelMeter`]: RMS/peak per 10 ms, smoothed to 0–1, read as a latest value.
+//!
+//! Features: `desktop` (cpal devices), `aec` (software echo cancellation for devices without
+//! platform voice processing; `AudioPipeline::new_with_echo_cancellation`).
 //!
 //! Threading and ownership are described in `docs/decisions/0003-audio-threading.md`.
 
