@@ -18,10 +18,10 @@
 //! targets other than Android it only re-exports the shared API.
 
 pub use voicewire_audio::platform::{
-    AudioRoute, AudioSessionBackend, HardwareHint, InterruptionEvent, InterruptionInput,
-    InterruptionSource, PlatformAudioController, PlatformAudioEvent, PlatformAudioListener,
-    PlatformError, ReopenPolicy, RouteChangeReason, RouteEvent, RouteKind, RoutePolicy,
-    RouteSelection, RouteSnapshot, SessionConfig, SessionManagement,
+    AudioRoute, AudioSessionBackend, FocusChange, HardwareHint, InterruptionEvent,
+    InterruptionInput, InterruptionSource, PlatformAudioController, PlatformAudioEvent,
+    PlatformAudioListener, PlatformError, ReopenPolicy, RouteChangeReason, RouteEvent, RouteKind,
+    RoutePolicy, RouteSelection, RouteSnapshot, SessionConfig, SessionManagement,
 };
 
 #[cfg(target_os = "android")]

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use super::interruption::{
-    InterruptionAction, InterruptionEvent, InterruptionInput, InterruptionMachine,
+    FocusChange, InterruptionAction, InterruptionEvent, InterruptionInput, InterruptionMachine,
     InterruptionOutputs, InterruptionState, ResumePolicy,
 };
 use super::route::{
@@ -382,6 +382,13 @@ impl PlatformAudioController {
     /// from the app) and carries out what it asks.
     pub fn handle_interruption(&self, input: InterruptionInput) {
         self.feed_interruption(input);
+    }
+
+    /// Android's audio focus changed (reported by the app's AudioManager session).
+    pub fn focus_changed(&self, change: FocusChange) {
+        if let Some(input) = change.to_input() {
+            self.feed_interruption(input);
+        }
     }
 
     /// The app's "resume audio" (after [`InterruptionEvent::ResumeNeedsUser`]).

@@ -61,6 +61,39 @@ pub enum InterruptionInput {
     MediaServicesReset,
 }
 
+/// Android audio-focus changes (`AudioManager.OnAudioFocusChangeListener`), which are
+/// Android's interruptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FocusChange {
+    /// `AUDIOFOCUS_GAIN`: focus is back.
+    Gained,
+    /// `AUDIOFOCUS_LOSS_TRANSIENT`: a call or another app took focus for a while.
+    LostTransient,
+    /// `AUDIOFOCUS_LOSS_TRANSIENT_CAN_DUCK`: a short sound plays over us.
+    LostCanDuck,
+    /// `AUDIOFOCUS_LOSS`: another app took focus for good.
+    LostPermanent,
+}
+
+impl FocusChange {
+    /// The interruption input for this change, or `None` when a conversation should carry on
+    /// (a notification sound may duck us; stopping the conversation for it would be worse).
+    pub fn to_input(self) -> Option<InterruptionInput> {
+        match self {
+            Self::Gained => Some(InterruptionInput::Ended {
+                should_resume: true,
+            }),
+            Self::LostTransient => Some(InterruptionInput::Began(
+                InterruptionSource::TransientFocusLoss,
+            )),
+            Self::LostPermanent => Some(InterruptionInput::Began(
+                InterruptionSource::PermanentFocusLoss,
+            )),
+            Self::LostCanDuck => None,
+        }
+    }
+}
+
 /// What the platform must do with the audio engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InterruptionAction {
@@ -461,6 +494,23 @@ mod tests {
         m.handle(InterruptionInput::Began(InterruptionSource::Call), t0);
         let out = m.handle(InterruptionInput::MediaServicesReset, t0);
         assert_eq!(out.actions, vec![InterruptionAction::Rebuild]);
+    }
+
+    #[test]
+    fn android_focus_changes_map_to_interruptions() {
+        let t0 = Instant::now();
+        let mut m = running(t0);
+        assert_eq!(FocusChange::LostCanDuck.to_input(), None);
+        let out = m.handle(FocusChange::LostTransient.to_input().unwrap(), t0);
+        assert_eq!(out.actions, vec![InterruptionAction::Suspend]);
+        let out = m.handle(FocusChange::Gained.to_input().unwrap(), t0);
+        assert_eq!(out.actions, vec![InterruptionAction::Resume]);
+        m.handle(InterruptionInput::ResumeSucceeded, t0);
+        m.handle(FocusChange::LostPermanent.to_input().unwrap(), t0);
+        // Android does not give focus back after a permanent loss; if a gain arrives anyway
+        // (the user came back to the app), it still waits for the app.
+        let out = m.handle(FocusChange::Gained.to_input().unwrap(), t0);
+        assert_eq!(out.events, vec![InterruptionEvent::ResumeNeedsUser]);
     }
 
     #[test]

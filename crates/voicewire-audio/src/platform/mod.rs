@@ -31,7 +31,7 @@ pub use controller::{
     SessionManagement,
 };
 pub use interruption::{
-    InterruptionAction, InterruptionEvent, InterruptionInput, InterruptionMachine,
+    FocusChange, InterruptionAction, InterruptionEvent, InterruptionInput, InterruptionMachine,
     InterruptionSource, InterruptionState, ResumePolicy,
 };
 pub use negotiate::{HardwareHint, NegotiatedFormat, check_reopened, negotiate};
