@@ -104,3 +104,41 @@ fn overflow_keeps_what_fits_and_says_so() {
     assert_eq!(pipeline.item_playout("big").unwrap().received_ms, 500);
     assert_eq!(pipeline.stats().buffered_ms, 500);
 }
+
+#[test]
+fn played_ms_is_exact_for_both_wire_rates_and_any_device_rate() {
+    for (wire, device) in [
+        (AudioFormat::OPUS_48K, AudioFormat::new(44_100, 2)),
+        (AudioFormat::OPUS_48K, AudioFormat::mono(16_000)),
+        (AudioFormat::WIRE_PCM16_24K, AudioFormat::mono(16_000)),
+        (AudioFormat::WIRE_PCM16_24K, AudioFormat::new(44_100, 1)),
+        (AudioFormat::WIRE_PCM16_24K, AudioFormat::new(96_000, 2)),
+    ] {
+        let (mut pipeline, io) =
+            AudioPipeline::new(PipelineConfig::with_wire(wire), None, Some(device)).unwrap();
+        let mut source = io.playout.unwrap();
+        // 1234 ms of audio in uneven deltas.
+        let total = wire.frames_for_ms(1_234);
+        let samples = vec![3_000i16; total];
+        for chunk in samples.chunks(997) {
+            pipeline.play("a", chunk).unwrap();
+        }
+        pipeline.finish_item("a").unwrap();
+        let mut buf = vec![0.0f32; device.samples_for_ms(7)];
+        let mut handed = 0;
+        loop {
+            let n = source.pull(&mut buf);
+            if n == 0 {
+                break;
+            }
+            handed += n;
+        }
+        assert_eq!(
+            handed as u64,
+            (total as u64 * u64::from(device.sample_rate)).div_ceil(u64::from(wire.sample_rate))
+        );
+        let p = pipeline.item_playout("a").unwrap();
+        assert_eq!(p.played_wire_samples, total as u64, "{wire} -> {device}");
+        assert_eq!(p.played_ms, 1_234, "{wire} -> {device}");
+    }
+}
