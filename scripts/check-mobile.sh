@@ -114,11 +114,14 @@ step_audio() {
   check_pkg aarch64-linux-android voicewire-audio-oboe
 }
 
-# The library an app links: default features (TLS, WebSocket, WebRTC are not optional);
-# `desktop-audio` (cpal) is for desktop hosts and is left out, as an app build would.
+# The library an app links: voicewire-ffi with default features (TLS and WebSocket are not
+# optional; `desktop-audio` (cpal) is for desktop hosts and is left out, as an app build
+# would), and the WebRTC stack (voicewire-rtc: webrtc-rs with ring), checked on its own as
+# well so it is covered whether or not the FFI links it yet.
 step_ffi() {
   local t
   for t in "${TARGETS[@]}"; do
+    check_pkg "$t" voicewire-rtc
     check_pkg "$t" voicewire-ffi --features=
   done
 }

@@ -1,11 +1,11 @@
 //! iOS audio for VoiceWire.
 //!
-//! [`VoiceProcessingDevice`] captures and plays through Apple's VoiceProcessingIO audio unit
-//! — the same echo canceller, automatic gain control and noise suppressor FaceTime uses — and
-//! drives the shared AVAudioSession: category play-and-record, mode voice chat, Bluetooth HFP
-//! and A2DP allowed, output routed by the route policy (loudspeaker by default, headsets win).
-//! Route changes, interruptions (a phone call, Siri) and media-services resets are observed
-//! and handled with automatic resume; the app hears about them as
+//! `VoiceProcessingDevice` (built for iOS only) captures and plays through Apple's
+//! VoiceProcessingIO audio unit — the same echo canceller, automatic gain control and noise
+//! suppressor FaceTime uses — and drives the shared AVAudioSession: category play-and-record, mode
+//! voice chat, Bluetooth HFP and A2DP allowed, output routed by the route policy (loudspeaker by
+//! default, headsets win). Route changes, interruptions (a phone call, Siri) and media-services
+//! resets are observed and handled with automatic resume; the app hears about them as
 //! [`PlatformAudioEvent`]s and chooses routes through [`PlatformAudioController`].
 //!
 //! With [`SessionManagement::App`] the app owns the session (CallKit): the device never sets

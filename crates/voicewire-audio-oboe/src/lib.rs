@@ -1,11 +1,11 @@
 //! Android audio for VoiceWire.
 //!
-//! [`AAudioDevice`] captures with the `VoiceCommunication` input preset and plays with the
-//! `VoiceCommunication` usage — together they switch on the platform's echo canceller, noise
-//! suppressor and gain control — on two AAudio streams that share one audio session id, in
-//! low-latency mode, asking for exclusive access and falling back to shared. A disconnected
-//! device (headset unplugged, Bluetooth gone) closes the streams and reopens them on the new
-//! route with a backoff; the app hears [`PlatformAudioEvent::StreamReopened`].
+//! `AAudioDevice` (built for Android only) captures with the `VoiceCommunication` input preset and
+//! plays with the `VoiceCommunication` usage — together they switch on the platform's echo
+//! canceller, noise suppressor and gain control — on two AAudio streams that share one audio
+//! session id, in low-latency mode, asking for exclusive access and falling back to shared. A
+//! disconnected device (headset unplugged, Bluetooth gone) closes the streams and reopens them on
+//! the new route with a backoff; the app hears [`PlatformAudioEvent::StreamReopened`].
 //!
 //! Routes (speaker, earpiece, wired, Bluetooth SCO) and audio focus belong to Java's
 //! `AudioManager`, so they come in as an [`AudioSessionBackend`] the app implements — the

@@ -6,7 +6,8 @@
 //! - [`route`]: output routes (earpiece, speaker, wired, Bluetooth) and the route state machine
 //!   (user choice vs. what the OS does, the speaker default, headsets winning).
 //! - [`interruption`]: calls, Siri, audio focus; suspend and automatic resume with retries.
-//! - [`negotiate`]: the client format a device keeps across route and rate changes.
+//! - [`negotiate`](mod@negotiate): the client format a device keeps across route and rate
+//!   changes.
 //! - [`bridge`]: handing the pipeline's real-time ends to OS callbacks and getting them back
 //!   when a stream is rebuilt, with channel adaptation — no allocation, lock or block in the
 //!   callback.
