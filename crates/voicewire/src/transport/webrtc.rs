@@ -1,0 +1,304 @@
+//! The WebRTC transport: one peer connection (`voicewire-rtc`) carrying events on the
+//! `oai-events` data channel and Opus audio on one sendrecv track.
+//!
+//! Connecting is one HTTP exchange: the offer (with the audio transceiver and the data
+//! channel already in it, and every local candidate) is `POST`ed to
+//! `{api_base}/realtime/calls` — as raw `application/sdp` with an ephemeral key (the mobile
+//! case: the session config is bound to the key), or as multipart with `sdp` and `session`
+//! parts when the caller holds a standard API key. The `201` answer is applied, the call id
+//! is read from `Location`, and the link is handed to the driver once the data channel is
+//! open, so "connected" means events can flow.
+//!
+//! Audio crosses the link as 24 kHz PCM16, the rate the WebSocket path uses, so the driver,
+//! playout tracker and level meters are identical for both transports; the Opus codec runs
+//! at that rate (`voicewire_rtc::TrackEncoder`/`TrackDecoder`, no resampler).
+//!
+//! Failure handling: ICE failure, the data channel closing or the peer closing end the link
+//! with `Incoming::Closed(Err(..))` of the network kind, and the driver's reconnect policy
+//! starts a new call with a fresh token and replays config and history. (ICE restart exists
+//! in `voicewire-rtc`, but `/v1/realtime/calls` offers no renegotiation endpoint, so a new
+//! call is the recovery the Realtime API supports.)
+
+use std::net::IpAddr;
+
+use tokio::sync::mpsc;
+use voicewire_protocol::SessionPayload;
+use voicewire_rtc::{
+    FRAME_DURATION, PeerState, RtcConfig, RtcError, RtcEvent, RtcPeer, TrackDecoder,
+    TrackEncoder,
+};
+
+use super::{AudioPath, ConnectParams, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY, Outgoing};
+use crate::error::{TransportError, error_message_from_body, parse_retry_after};
+
+/// The value of `User-Agent` on the offer.
+const USER_AGENT: &str = concat!("voicewire/", env!("CARGO_PKG_VERSION"));
+
+/// What the server answered to the offer.
+#[derive(Debug)]
+struct CallAnswer {
+    sdp: String,
+    call_id: Option<String>,
+}
+
+/// Creates the peer, exchanges offer and answer, waits for `oai-events` to open and starts
+/// the task that carries the call.
+pub async fn connect(params: &ConnectParams) -> Result<Link, TransportError> {
+    let timeout = params.connect_timeout;
+    match tokio::time::timeout(timeout, open_call(params)).await {
+        Ok(result) => result,
+        Err(_) => Err(TransportError::Timeout(timeout)),
+    }
+}
+
+async fn open_call(params: &ConnectParams) -> Result<Link, TransportError> {
+    let config = RtcConfig {
+        connect_timeout: params.connect_timeout,
+        ..peer_config_for(&params.endpoint.api_base)
+    };
+    let (peer, offer) = RtcPeer::offerer(config).await.map_err(rtc_error)?;
+    let answer = match post_offer(params, &offer).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            let _ = peer.close().await;
+            return Err(error);
+        }
+    };
+    tracing::debug!(call_id = answer.call_id.as_deref().unwrap_or("?"), "webrtc call answered");
+    if let Err(error) = peer.apply_answer(&answer.sdp).await {
+        let _ = peer.close().await;
+        return Err(TransportError::Io(format!("the server's SDP answer is unusable: {error}")));
+    }
+    wait_for_data_channel(&peer).await?;
+
+    let (out_tx, out_rx) = mpsc::channel::<Outgoing>(OUTGOING_CAPACITY);
+    let (in_tx, in_rx) = mpsc::channel::<Incoming>(INCOMING_CAPACITY);
+    tokio::spawn(carry_call(peer, out_rx, in_tx));
+    Ok(Link {
+        outgoing: out_tx,
+        incoming: in_rx,
+        audio_path: AudioPath::MediaTrack,
+    })
+}
+
+/// Media binds where the server is: loopback for a local emulator (nothing leaves the
+/// machine), every interface otherwise.
+fn peer_config_for(api_base: &str) -> RtcConfig {
+    let host = url::Url::parse(api_base)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        RtcConfig::loopback()
+    } else {
+        RtcConfig::default()
+    }
+}
+
+/// `POST {api_base}/realtime/calls`: raw SDP with an ephemeral key, multipart with the
+/// session config otherwise.
+async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, TransportError> {
+    let url = format!("{}/realtime/calls", params.endpoint.api_base);
+    let client = crate::tls::http_client().map_err(|error| TransportError::Io(error.to_string()))?;
+    let token = params.token.value.expose();
+    let request = client
+        .post(&url)
+        .bearer_auth(token)
+        .header(http::header::USER_AGENT, USER_AGENT)
+        .header(http::header::ACCEPT, "application/sdp");
+    let request = if token.starts_with("ek_") {
+        request
+            .header(http::header::CONTENT_TYPE, "application/sdp")
+            .body(offer.to_owned())
+    } else {
+        let mut session = params.session.clone();
+        if session.model.is_none() {
+            session.model.clone_from(&params.endpoint.model);
+        }
+        let session_json = serde_json::to_string(&SessionPayload::Realtime(session))
+            .map_err(|error| TransportError::Io(format!("encoding the session part: {error}")))?;
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "sdp",
+                reqwest::multipart::Part::text(offer.to_owned())
+                    .mime_str("application/sdp")
+                    .map_err(|error| TransportError::Io(error.to_string()))?,
+            )
+            .part(
+                "session",
+                reqwest::multipart::Part::text(session_json)
+                    .mime_str("application/json")
+                    .map_err(|error| TransportError::Io(error.to_string()))?,
+            );
+        request.multipart(form)
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|error| TransportError::Io(format!("posting the offer failed: {}", crate::auth::without_url(&error))))?;
+    let status = response.status();
+    let retry_after = parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
+    let call_id = response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(call_id_from_location);
+    let body = response
+        .text()
+        .await
+        .map_err(|error| TransportError::Io(format!("reading the answer failed: {}", crate::auth::without_url(&error))))?;
+    if !status.is_success() {
+        return Err(TransportError::Http {
+            status: status.as_u16(),
+            message: error_message_from_body(&body),
+            retry_after,
+        });
+    }
+    if !body.trim_start().starts_with("v=0") {
+        return Err(TransportError::Http {
+            status: status.as_u16(),
+            message: format!("expected an SDP answer, got: {}", body.chars().take(120).collect::<String>()),
+            retry_after: None,
+        });
+    }
+    Ok(CallAnswer { sdp: body, call_id })
+}
+
+/// The call id is the last path segment of `Location: /v1/realtime/calls/{call_id}`.
+fn call_id_from_location(location: &str) -> Option<String> {
+    let id = location.trim_end_matches('/').rsplit('/').next()?;
+    (!id.is_empty()).then(|| id.to_owned())
+}
+
+async fn wait_for_data_channel(peer: &RtcPeer) -> Result<(), TransportError> {
+    loop {
+        match peer.next_event().await {
+            Some(RtcEvent::DataChannelOpen) => return Ok(()),
+            Some(RtcEvent::StateChanged(PeerState::Failed)) => {
+                let _ = peer.close().await;
+                return Err(TransportError::Io("ICE connection failed (no route to the media server)".into()));
+            }
+            Some(RtcEvent::DataChannelClosed | RtcEvent::Closed) | None => {
+                let _ = peer.close().await;
+                return Err(TransportError::Io("the call closed before the data channel opened".into()));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn rtc_error(error: RtcError) -> TransportError {
+    TransportError::Io(format!("webrtc: {error}"))
+}
+
+/// Carries the call until the driver closes it or the connection ends.
+async fn carry_call(peer: RtcPeer, mut outgoing: mpsc::Receiver<Outgoing>, incoming: mpsc::Sender<Incoming>) {
+    let codecs = TrackEncoder::new().and_then(|encoder| Ok((encoder, TrackDecoder::new()?)));
+    let (mut encoder, mut decoder) = match codecs {
+        Ok(codecs) => codecs,
+        Err(error) => {
+            let _ = peer.close().await;
+            let _ = incoming.send(Incoming::Closed(Err(rtc_error(error)))).await;
+            return;
+        }
+    };
+    let result = loop {
+        tokio::select! {
+            message = outgoing.recv() => match message {
+                Some(Outgoing::Event(text)) => {
+                    if let Err(error) = peer.send_text(&text).await {
+                        break Err(TransportError::Io(format!("data channel send failed: {error}")));
+                    }
+                }
+                Some(Outgoing::InputAudio(pcm)) => {
+                    match encoder.encode(&pcm) {
+                        Ok(packets) => {
+                            for packet in packets {
+                                match peer.send_opus(&packet, FRAME_DURATION).await {
+                                    Ok(()) | Err(RtcError::AudioNotReady) => {}
+                                    Err(error) => tracing::debug!(%error, "dropping an audio frame"),
+                                }
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "encoding microphone audio failed"),
+                    }
+                }
+                Some(Outgoing::Close) | None => {
+                    let _ = peer.close().await;
+                    break Ok(());
+                }
+            },
+            event = peer.next_event() => {
+                let delivered = match event {
+                    Some(RtcEvent::Text(text)) => incoming.send(Incoming::Event(text)).await.is_ok(),
+                    Some(RtcEvent::Binary(bytes)) => {
+                        tracing::warn!(len = bytes.len(), "ignoring an unexpected binary data-channel message");
+                        true
+                    }
+                    Some(RtcEvent::Opus(packet)) => {
+                        let mut pcm = Vec::with_capacity(voicewire_rtc::WIRE_FRAME_SAMPLES * 2);
+                        match decoder.decode(&packet, &mut pcm) {
+                            Ok(_) => incoming.send(Incoming::OutputAudio(pcm)).await.is_ok(),
+                            Err(error) => {
+                                tracing::debug!(%error, "skipping an undecodable audio packet");
+                                true
+                            }
+                        }
+                    }
+                    Some(RtcEvent::StateChanged(PeerState::Failed)) => {
+                        break Err(TransportError::Io("ICE connection failed".into()));
+                    }
+                    Some(RtcEvent::StateChanged(PeerState::Disconnected)) => {
+                        tracing::info!("webrtc connectivity lost; waiting for ICE to recover or fail");
+                        true
+                    }
+                    Some(RtcEvent::DataChannelClosed) => {
+                        break Err(TransportError::Closed { code: 1000, reason: "the server ended the call".into() });
+                    }
+                    Some(RtcEvent::Closed) | None => {
+                        break Err(TransportError::Closed { code: 1006, reason: "the peer connection closed".into() });
+                    }
+                    Some(_) => true,
+                };
+                if !delivered {
+                    // The driver is gone; nobody is listening.
+                    let _ = peer.close().await;
+                    return;
+                }
+            }
+        }
+    };
+    let _ = peer.close().await;
+    let stats = peer.stats();
+    tracing::debug!(
+        sent = stats.audio_packets_sent,
+        received = stats.audio_packets_received,
+        lost = stats.audio_packets_lost,
+        dropped = stats.audio_packets_dropped,
+        "webrtc call ended"
+    );
+    let _ = incoming.send(Incoming::Closed(result)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_servers_get_loopback_media() {
+        assert_eq!(peer_config_for("http://127.0.0.1:8080/v1"), RtcConfig::loopback());
+        assert_eq!(peer_config_for("http://localhost:8080/v1"), RtcConfig::loopback());
+        assert_eq!(peer_config_for("http://[::1]:8080/v1").udp_bind_addrs, RtcConfig::loopback().udp_bind_addrs);
+        assert_eq!(peer_config_for("https://api.openai.com/v1"), RtcConfig::default());
+    }
+
+    #[test]
+    fn call_id_is_the_last_location_segment() {
+        assert_eq!(call_id_from_location("/v1/realtime/calls/rtc_u1_9c65").as_deref(), Some("rtc_u1_9c65"));
+        assert_eq!(call_id_from_location("https://x/v1/realtime/calls/rtc_1/").as_deref(), Some("rtc_1"));
+        assert_eq!(call_id_from_location(""), None);
+    }
+}
