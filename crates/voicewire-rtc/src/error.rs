@@ -30,6 +30,9 @@ pub enum RtcError {
     /// The operation is not valid in this peer's role or signaling state.
     #[error("invalid state: {0}")]
     InvalidState(&'static str),
+    /// The Opus codec failed (a malformed packet, or settings it refuses).
+    #[error("opus codec: {0}")]
+    Codec(String),
     /// Any other failure inside the WebRTC stack.
     #[error("webrtc stack: {0}")]
     Stack(String),

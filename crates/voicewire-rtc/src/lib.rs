@@ -8,7 +8,9 @@
 //! * text messages on the `oai-events` data channel (one JSON event each),
 //! * Opus packets with their duration on one sendrecv audio track (48 kHz RTP clock).
 //!
-//! PCM never enters here: callers encode and decode with `voicewire-audio`. Swapping
+//! The peer itself never sees PCM. [`TrackEncoder`] and [`TrackDecoder`] sit beside it
+//! for the two adapters: they turn the session's 24 kHz PCM16 into 20 ms Opus packets and
+//! back, with the same codec `voicewire-audio` uses. Swapping
 //! webrtc-rs for str0m (see `docs/decisions/0004-webrtc-stack.md`) would touch this
 //! crate only.
 //!
@@ -35,9 +37,13 @@ mod error;
 mod opus_packet;
 mod peer;
 mod sdp;
+mod track_audio;
 
 pub use config::RtcConfig;
 pub use error::RtcError;
 pub use opus_packet::{OPUS_RTP_CLOCK_HZ, OpusPacket, duration_to_rtp_ticks, opus_packet_duration};
 pub use peer::{EVENTS_CHANNEL_LABEL, PeerState, RtcEvent, RtcPeer, RtcRole, RtcStats};
 pub use sdp::SdpSummary;
+pub use track_audio::{
+    FRAME_DURATION, TrackDecoder, TrackEncoder, WIRE_FRAME_SAMPLES, WIRE_SAMPLE_RATE,
+};

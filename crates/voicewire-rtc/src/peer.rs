@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_OPUS;
+use rtc::peer_connection::transport::RTCDtlsRole;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
@@ -318,6 +319,11 @@ impl RtcPeer {
             .shared
             .channel_adopted
             .store(true, Ordering::Release);
+        tokio::spawn(kick_driver_until_open(
+            Arc::clone(&peer.inner.shared),
+            Arc::clone(&channel),
+            peer.inner.config.connect_timeout,
+        ));
         tokio::spawn(pump_data_channel(Arc::clone(&peer.inner.shared), channel));
         let offer = connection.create_offer(None).await?;
         let offer_sdp = peer.set_local_and_gather(offer).await?;
@@ -525,6 +531,10 @@ impl RtcPeer {
             // building the connection then fails.
             .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
             .with_ice_connection_attempts(Some(config.ice_check_interval), None)
+            // Answer `a=setup:passive`: the offerer (our client, a browser) is then the DTLS
+            // and SCTP client, and the answerer only ever responds, which the stack flushes
+            // at once (see `kick_driver_until_open` for the other side).
+            .with_answering_dtls_role(RTCDtlsRole::Server)
             .with_ice_timeouts(
                 Some(config.ice_disconnected_timeout),
                 Some(config.ice_failed_timeout),
@@ -647,8 +657,10 @@ impl RtcPeer {
             .set_local_description(description)
             .await?;
         let timeout = self.inner.config.gather_timeout;
-        let gathered =
-            tokio::time::timeout(timeout, gathering.wait_for(|complete| *complete)).await;
+        let gathered = matches!(
+            tokio::time::timeout(timeout, gathering.wait_for(|complete| *complete)).await,
+            Ok(Ok(_))
+        );
         let local =
             self.inner
                 .connection
@@ -658,15 +670,15 @@ impl RtcPeer {
                     "no local description after applying it",
                 ))?;
         match gathered {
-            Ok(Ok(_)) => Ok(local.sdp),
-            _ if local.sdp.contains("a=candidate:") => {
+            true => Ok(local.sdp),
+            false if local.sdp.contains("a=candidate:") => {
                 warn!(
                     ?timeout,
                     "ICE gathering did not complete; using the candidates found so far"
                 );
                 Ok(local.sdp)
             }
-            _ => Err(RtcError::GatherTimeout(timeout)),
+            false => Err(RtcError::GatherTimeout(timeout)),
         }
     }
 
@@ -751,6 +763,36 @@ async fn relay_signals(shared: Arc<Shared>, mut signals: mpsc::UnboundedReceiver
                 }
                 tokio::spawn(pump_remote_audio(Arc::clone(&shared), track));
             }
+        }
+    }
+}
+
+/// How often the offerer nudges the stack's driver while `oai-events` is opening.
+const DRIVER_KICK_INTERVAL: Duration = Duration::from_millis(2);
+
+/// Nudges the stack's driver until `oai-events` opens.
+///
+/// webrtc-rs 0.21 flushes packets its core queues while handling *internal* events (the
+/// SCTP INIT after the DTLS handshake, the DCEP OPEN once SCTP is up) only on its next
+/// loop iteration, which without traffic is the next 200 ms timer: two such waits put the
+/// data channel ~400 ms behind the media. Any application call that notifies the driver
+/// makes it iterate; re-setting the channel's low-water mark to its current value (0) is
+/// one with no other effect.
+async fn kick_driver_until_open(
+    shared: Arc<Shared>,
+    channel: Arc<dyn DataChannel>,
+    limit: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut ticker = tokio::time::interval(DRIVER_KICK_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while tokio::time::Instant::now() < deadline {
+        ticker.tick().await;
+        if !matches!(*shared.channel.lock().await, ChannelSlot::Pending(_)) {
+            return;
+        }
+        if channel.set_buffered_amount_low_threshold(0).await.is_err() {
+            return;
         }
     }
 }
@@ -847,5 +889,42 @@ async fn pump_remote_audio(shared: Arc<Shared>, track: Arc<dyn TrackRemote>) {
             }
             Err(mpsc::error::TrySendError::Closed(_)) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every future the adapters hold across `.await` must be `Send` (axum handlers and
+    /// spawned tasks); this fails to compile otherwise.
+    #[allow(dead_code, reason = "a compile-time check, never called")]
+    fn peer_futures_are_send(peer: &RtcPeer) {
+        fn is_send<T: Send>(_: T) {}
+        is_send(RtcPeer::offerer(RtcConfig::loopback()));
+        is_send(RtcPeer::answerer(RtcConfig::loopback(), ""));
+        is_send(peer.apply_answer(""));
+        is_send(peer.restart_ice());
+        is_send(peer.accept_reoffer(""));
+        is_send(peer.send_text(""));
+        is_send(peer.send_opus(&[], Duration::ZERO));
+        is_send(peer.next_event());
+        is_send(peer.close());
+    }
+
+    #[test]
+    fn stack_states_map_one_to_one() {
+        assert_eq!(
+            PeerState::from_stack(RTCPeerConnectionState::Connected),
+            Some(PeerState::Connected)
+        );
+        assert_eq!(
+            PeerState::from_stack(RTCPeerConnectionState::Failed),
+            Some(PeerState::Failed)
+        );
+        assert_eq!(
+            PeerState::from_stack(RTCPeerConnectionState::Unspecified),
+            None
+        );
     }
 }
