@@ -187,6 +187,12 @@ impl Emulator {
             })?;
         let mut servers = Vec::new();
         let stop = shared.stop.clone();
+        // Realtime traffic is many small frames: never let Nagle hold one back.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         servers.push(tokio::spawn({
             let app = app.clone();
             async move {

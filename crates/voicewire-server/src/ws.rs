@@ -26,6 +26,9 @@ use crate::session::{
 
 /// Largest client frame accepted: the service allows 15 MiB of base64 audio per append.
 const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+/// Read and write buffer per connection (tungstenite's default is 128 KiB each; events
+/// are small, and a large append simply takes several reads).
+const SOCKET_BUFFER_BYTES: usize = 16 * 1024;
 /// After the client closes, how long the session gets to say goodbye.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
@@ -89,7 +92,9 @@ pub(crate) async fn realtime_websocket(
     let upgrade = upgrade
         .protocols([REALTIME_PROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES);
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES);
 
     if let Some(call_id) = query.call_id {
         if query.model.is_some() {

@@ -551,3 +551,34 @@ async fn beta_dialect_uses_beta_event_names() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn vad_without_create_response_only_reports_turns() {
+    let emulator = emulator().await;
+    let mut client = connect(&emulator, Connect::ga()).await;
+    client.handshake().await;
+    client
+        .send(json!({"type":"session.update","session":{"type":"realtime","audio":{"input":{
+            "turn_detection":{"type":"server_vad","create_response":false,"interrupt_response":false,
+                              "silence_duration_ms":300,"prefix_padding_ms":100}}}}}))
+        .await;
+    let updated = client.wait_for("session.updated").await;
+    let td = &updated["session"]["audio"]["input"]["turn_detection"];
+    assert_eq!(td["silence_duration_ms"], 300);
+    assert_eq!(td["threshold"], 0.5, "unset knobs get their defaults");
+    let speech = fixture("speech_weather_padded_24k.wav");
+    client.append(&speech, 4_800).await;
+    let started = client.wait_for("input_audio_buffer.speech_started").await;
+    client.wait_for("conversation.item.done").await;
+    // No response follows: the next thing the server says is the answer to our update.
+    client.send(json!({"type":"session.update","session":{"type":"realtime","instructions":"x"}})).await;
+    let next = client.next().await;
+    assert_eq!(next["type"], "session.updated", "no response was created: {next}");
+    // The committed item starts 100 ms (prefix padding) before the onset.
+    client.send(json!({"type":"conversation.item.retrieve","item_id":started["item_id"]})).await;
+    let item = client.wait_for("conversation.item.retrieved").await;
+    let audio = pcm_from_b64(item["item"]["content"][0]["audio"].as_str().unwrap());
+    let from = (started["audio_start_ms"].as_u64().unwrap() as usize - 100) * 24;
+    assert_eq!(&audio[..], &speech[from..from + audio.len()]);
+    emulator.shutdown().await;
+}

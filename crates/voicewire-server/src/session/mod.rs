@@ -197,3 +197,104 @@ pub(crate) fn spawn(
     });
     (handle, output_rx)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::AtomicU32;
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+
+    use super::*;
+    use crate::config::AudioPace;
+    use crate::fault::FaultConfig;
+    use crate::observe::Observer;
+    use crate::secrets::SecretStore;
+    use crate::synth::SpeechSynth;
+
+    fn shared() -> Arc<Shared> {
+        Arc::new(Shared {
+            api_key: None,
+            audio_pace: AudioPace::Fast,
+            scenario: None,
+            faults: FaultConfig::default(),
+            max_session_duration: None,
+            max_sessions: 10,
+            max_retained_audio: Duration::from_secs(60),
+            secrets: SecretStore::default(),
+            sessions: Mutex::new(HashMap::new()),
+            observer: Observer::new(64),
+            synth: SpeechSynth::tones_only(),
+            stop: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            mint_refusals_left: AtomicU32::new(0),
+        })
+    }
+
+    async fn next_text(rx: &mut mpsc::Receiver<SessionOutput>, audio: &mut usize) -> String {
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap() {
+                SessionOutput::Text(text) => return text.to_string(),
+                SessionOutput::MediaAudio { samples, .. } => *audio += samples.len(),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn kind(text: &str) -> String {
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["type"].as_str().unwrap().to_owned()
+    }
+
+    /// The seam a WebRTC adapter uses: audio in and out as samples, playback events.
+    #[tokio::test]
+    async fn media_track_delivery_sends_samples_and_playback_events() {
+        let shared = shared();
+        let setup = SessionSetup {
+            transport: Transport::WebRtc,
+            dialect: Dialect::Ga,
+            model: None,
+            initial: None,
+            call_id: Some("rtc_test".into()),
+            audio_delivery: AudioDelivery::MediaTrack,
+        };
+        let (handle, mut rx) = spawn(&shared, setup);
+        assert!(handle.id().starts_with("sess_"));
+        assert!(shared.session_by_call_id("rtc_test").is_some());
+        let mut audio = 0;
+        assert_eq!(kind(&next_text(&mut rx, &mut audio).await), "session.created");
+        // Microphone audio on the track goes through server VAD.
+        let mut mic = vec![0_i16; 24_000];
+        mic.extend((0..24_000).map(|i| ((i as f32 * 0.06).sin() * 8_000.0) as i16));
+        mic.extend(vec![0_i16; 24_000]);
+        for chunk in mic.chunks(480) {
+            assert!(handle.send(SessionInput::MediaAudio(chunk.to_vec())).await);
+        }
+        let mut kinds = Vec::new();
+        loop {
+            let k = kind(&next_text(&mut rx, &mut audio).await);
+            kinds.push(k.clone());
+            if k == "output_audio_buffer.stopped" {
+                break;
+            }
+        }
+        assert!(kinds.contains(&"input_audio_buffer.speech_started".to_owned()));
+        assert!(kinds.contains(&"output_audio_buffer.started".to_owned()));
+        assert!(!kinds.iter().any(|k| k == "response.output_audio.delta"), "no audio in events on WebRTC");
+        assert!(kinds.contains(&"response.output_audio_transcript.done".to_owned()));
+        assert!(audio >= 24_000, "the echoed turn arrives as samples ({audio})");
+        // A sideband connection sees the same events.
+        let mut side = handle.attach_sideband(Dialect::Ga).unwrap();
+        let mut none = 0;
+        assert_eq!(kind(&next_text(&mut side, &mut none).await), "session.created");
+        assert!(handle.send(SessionInput::ClientText(r#"{"type":"input_audio_buffer.clear"}"#.into())).await);
+        assert_eq!(kind(&next_text(&mut rx, &mut audio).await), "input_audio_buffer.cleared");
+        assert_eq!(kind(&next_text(&mut side, &mut none).await), "input_audio_buffer.cleared");
+        assert!(handle.send(SessionInput::TransportClosed { reason: "test".into() }).await);
+        shared.tasks.close();
+        tokio::time::timeout(Duration::from_secs(5), shared.tasks.wait()).await.unwrap();
+        assert!(shared.session_by_call_id("rtc_test").is_none());
+    }
+}
