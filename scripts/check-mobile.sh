@@ -118,6 +118,9 @@ step_audio() {
 # optional; `desktop-audio` (cpal) is for desktop hosts and is left out, as an app build
 # would), and the WebRTC stack (voicewire-rtc: webrtc-rs with ring), checked on its own as
 # well so it is covered whether or not the FFI links it yet.
+# Known: webrtc-rs pulls nix 0.31.3 (feature "net"), which does not compile for iOS with libc
+# 0.2.190+ (libc made SYSPROTO_CONTROL macOS-only); the lock file must pin libc 0.2.189 (and so
+# mio 1.2.0): `cargo update -p mio --precise 1.2.0 && cargo update -p libc --precise 0.2.189`.
 step_ffi() {
   local t
   for t in "${TARGETS[@]}"; do
