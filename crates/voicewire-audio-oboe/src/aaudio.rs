@@ -142,7 +142,7 @@ impl AAudioEngine {
         generation: u64,
         session: Option<SessionId>,
     ) -> Result<OwnedStream, PlatformError> {
-        let mut last = None;
+        let mut last_error = None;
         for sharing in [AudioSharingMode::Exclusive, AudioSharingMode::Shared] {
             let Some(mut half) = slots.capture.lease() else {
                 return Err(PlatformError::backend(
@@ -168,17 +168,27 @@ impl AAudioEngine {
                 .data_callback(data)
                 .error_callback(self.error_callback(generation));
             match builder.open_stream() {
-                Ok(stream) => return Ok(OwnedStream(stream)),
+                Ok(stream) => {
+                    let stream = OwnedStream(stream);
+                    // An exclusive (MMAP) stream may come back in the device's own format;
+                    // the shared path resamples, so fall back to it instead of failing.
+                    match self.verify(&stream, self.format.capture) {
+                        Ok(()) => return Ok(stream),
+                        Err(e) => {
+                            tracing::debug!(?sharing, %e, "input stream format not usable");
+                            last_error = Some(e);
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::debug!(?sharing, ?e, "input stream refused");
-                    last = Some(e);
+                    last_error = Some(aaudio_error("open input stream", e));
                 }
             }
         }
-        Err(aaudio_error(
-            "open input stream",
-            last.unwrap_or(AAudioError::Internal),
-        ))
+        Err(last_error.unwrap_or_else(|| {
+            PlatformError::backend("open input stream", "no sharing mode tried")
+        }))
     }
 
     /// Opens the output stream with the playback half, exclusive first, shared on refusal.
@@ -188,7 +198,7 @@ impl AAudioEngine {
         generation: u64,
         session: Option<SessionId>,
     ) -> Result<OwnedStream, PlatformError> {
-        let mut last = None;
+        let mut last_error = None;
         for sharing in [AudioSharingMode::Exclusive, AudioSharingMode::Shared] {
             let Some(mut half) = slots.playback.lease() else {
                 return Err(PlatformError::backend(
@@ -219,17 +229,27 @@ impl AAudioEngine {
                 .data_callback(data)
                 .error_callback(self.error_callback(generation));
             match builder.open_stream() {
-                Ok(stream) => return Ok(OwnedStream(stream)),
+                Ok(stream) => {
+                    let stream = OwnedStream(stream);
+                    // An exclusive (MMAP) stream may come back in the device's own format;
+                    // the shared path resamples, so fall back to it instead of failing.
+                    match self.verify(&stream, self.format.playback) {
+                        Ok(()) => return Ok(stream),
+                        Err(e) => {
+                            tracing::debug!(?sharing, %e, "output stream format not usable");
+                            last_error = Some(e);
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::debug!(?sharing, ?e, "output stream refused");
-                    last = Some(e);
+                    last_error = Some(aaudio_error("open output stream", e));
                 }
             }
         }
-        Err(aaudio_error(
-            "open output stream",
-            last.unwrap_or(AAudioError::Internal),
-        ))
+        Err(last_error.unwrap_or_else(|| {
+            PlatformError::backend("open output stream", "no sharing mode tried")
+        }))
     }
 
     fn verify(&self, stream: &OwnedStream, expected: AudioFormat) -> Result<(), PlatformError> {
@@ -267,7 +287,6 @@ impl AAudioEngine {
                 None
             };
             let input = self.open_input(&slots, generation, request)?;
-            self.verify(&input, self.format.capture)?;
             if let SessionId::Allocated(id) = input.0.session_id() {
                 session_id = Some(id);
             }
@@ -280,7 +299,6 @@ impl AAudioEngine {
                 None
             };
             let output = self.open_output(&slots, generation, request)?;
-            self.verify(&output, self.format.playback)?;
             if let SessionId::Allocated(id) = output.0.session_id() {
                 session_id = Some(id);
             }
