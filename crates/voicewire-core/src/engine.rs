@@ -102,6 +102,9 @@ struct PlayingItem {
     content_index: u32,
     received_samples: u64,
     generation_done: bool,
+    /// False once the connection that produced the item is gone: the new server session
+    /// does not know the item, so a truncate would only earn an error.
+    truncatable: bool,
 }
 
 impl PlayingItem {
@@ -425,6 +428,7 @@ impl Engine {
         self.recycle_pending_since = None;
         self.live_since = None;
         self.flush_input_chunk();
+        self.detach_playing_audio();
         self.apply(StateInput::Recycle, now);
         self.outputs
             .push_back(Output::Driver(DriverAction::Disconnect));
@@ -493,6 +497,23 @@ impl Engine {
             self.remember_cut_response(id);
         }
         self.response_create_pending = false;
+        self.detach_playing_audio();
+    }
+
+    /// Audio already received keeps playing after its connection is gone, but no more of it
+    /// will arrive and it can no longer be truncated on the server.
+    fn detach_playing_audio(&mut self) {
+        for p in &mut self.playing {
+            p.truncatable = false;
+            if !p.generation_done {
+                p.generation_done = true;
+                self.outputs
+                    .push_back(Output::Audio(AudioCommand::FinishItem {
+                        item_id: p.item_id.clone(),
+                    }));
+            }
+        }
+        self.release_unplayed_audio();
     }
 
     fn on_live(&mut self, now: Timestamp) {
@@ -847,6 +868,7 @@ impl Engine {
             let played = played.min(p.received_ms());
             let fully_played = p.generation_done && played >= p.received_ms();
             if !fully_played
+                && p.truncatable
                 && self.config.audio_path == AudioPath::InEvents
                 && self.state == SessionState::Live
             {
@@ -1141,6 +1163,7 @@ impl Engine {
                     content_index,
                     received_samples: n,
                     generation_done: false,
+                    truncatable: true,
                 });
                 self.emit(SessionEvent::AssistantAudioStarted {
                     item_id: item_id.to_owned(),

@@ -921,3 +921,48 @@ fn without_local_playback_audio_stops_when_it_has_all_arrived() {
     )));
     assert!(h.engine.playing_items().is_empty());
 }
+
+#[test]
+fn audio_of_a_lost_connection_finishes_playing_and_is_never_truncated_on_the_new_one() {
+    let mut h = Harness::new(vad_config());
+    h.go_live();
+    h.response_created("resp_1");
+    h.audio_delta("resp_1", "item_old", 2000);
+    h.audio.clear();
+    h.engine
+        .handle_transport_closed(Err(SessionError::new(ErrorKind::Network, "reset")), h.now);
+    h.drain();
+    assert!(
+        h.audio.contains(&AudioCommand::FinishItem {
+            item_id: "item_old".into()
+        }),
+        "the item is complete: no more of it will come"
+    );
+    let wait = h.engine.poll_timeout().unwrap() - h.now;
+    h.actions.clear();
+    h.engine.handle_timeout(h.now + wait);
+    h.now = h.now + wait;
+    h.connect_cycle();
+    h.sent.clear();
+    h.engine.interrupt(h.now).unwrap();
+    h.drain();
+    h.engine.handle_playout_flushed(
+        &[FlushedItem {
+            item_id: "item_old".into(),
+            played_ms: 700,
+        }],
+        h.now,
+    );
+    h.drain();
+    assert!(
+        h.truncates().is_empty(),
+        "the new session does not know item_old"
+    );
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        SessionEvent::AssistantAudioStopped {
+            played_ms: Some(700),
+            ..
+        }
+    )));
+}

@@ -390,3 +390,26 @@ async fn server_close_codes_during_a_session_trigger_reconnects() {
     session.stop().await.unwrap();
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_silent_server_is_detected_by_the_keepalive() {
+    // A server that completes the WebSocket handshake and then never reads or writes again
+    // (so not even pongs come back): a half-open connection.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(ws);
+    });
+    let mut endpoint = voicewire::Endpoint::with_api_base(format!("http://{addr}/v1"));
+    endpoint.keepalive_interval = Duration::from_millis(100);
+    let opts = voicewire::SessionOptions::new(TokenSource::api_key(API_KEY)).endpoint(endpoint);
+    let err = RealtimeVoiceSession::new(opts).start().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Network { message } if message.contains("keepalive")),
+        "{err:?}"
+    );
+    server.abort();
+}
