@@ -70,6 +70,7 @@ pub(crate) mod session;
 pub mod synth;
 mod tls;
 pub mod vad;
+mod webrtc;
 mod ws;
 
 pub use config::{AudioPace, EmulatorConfig, SynthChoice};

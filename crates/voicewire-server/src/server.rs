@@ -414,6 +414,11 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1/realtime/sessions",
             post(crate::rest::create_beta_session),
         )
+        .route("/v1/realtime/calls", post(crate::webrtc::create_call))
+        .route(
+            "/v1/realtime/calls/{call_id}/hangup",
+            post(crate::webrtc::hangup_call),
+        )
         .fallback(not_found)
         .with_state(shared)
 }
