@@ -103,10 +103,11 @@ check_pkg() {
   local target="$1" pkg="$2"; shift 2
   local features=("$@")
   [ "${#features[@]}" -eq 0 ] && features=(--all-features)
-  log "check $pkg for $target (${features[*]})"
-  cross "$target" check "${LOCKED[@]}" -p "$pkg" "${features[@]}"
-  log "clippy $pkg for $target (${features[*]})"
-  cross "$target" clippy "${LOCKED[@]}" -p "$pkg" "${features[@]}" -- -D warnings
+  # Chained with && so a failure counts even where `set -e` is suspended (step_ffi's ||).
+  log "check $pkg for $target (${features[*]})" &&
+    cross "$target" check "${LOCKED[@]}" -p "$pkg" "${features[@]}" &&
+    log "clippy $pkg for $target (${features[*]})" &&
+    cross "$target" clippy "${LOCKED[@]}" -p "$pkg" "${features[@]}" -- -D warnings
 }
 
 step_audio() {
@@ -121,12 +122,17 @@ step_audio() {
 # Known: webrtc-rs pulls nix 0.31.3 (feature "net"), which does not compile for iOS with libc
 # 0.2.190+ (libc made SYSPROTO_CONTROL macOS-only); the lock file must pin libc 0.2.189 (and so
 # mio 1.2.0): `cargo update -p mio --precise 1.2.0 && cargo update -p libc --precise 0.2.189`.
+# Every package/target pair runs even after a failure, so one run shows all of them.
 step_ffi() {
-  local t
+  local t failed=()
   for t in "${TARGETS[@]}"; do
-    check_pkg "$t" voicewire-rtc
-    check_pkg "$t" voicewire-ffi --features=
+    (check_pkg "$t" voicewire-ffi --features=) || failed+=("voicewire-ffi/$t")
+    (check_pkg "$t" voicewire-rtc) || failed+=("voicewire-rtc/$t")
   done
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "check-mobile ffi failed for: ${failed[*]}" >&2
+    return 1
+  fi
 }
 
 for s in "${STEPS[@]}"; do
