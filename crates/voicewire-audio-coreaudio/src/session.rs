@@ -285,15 +285,11 @@ fn interruption_input(note: &NSNotification) -> Option<InterruptionInput> {
     };
     let kind = AVAudioSessionInterruptionType(number(note, type_key)?);
     if kind == AVAudioSessionInterruptionType::Began {
-        let source = match number(note, reason_key).map(AVAudioSessionInterruptionReason) {
-            // "Default" is a call, Siri, an alarm: iOS does not say which.
-            Some(AVAudioSessionInterruptionReason::BuiltInMicMuted) => InterruptionSource::Unknown,
-            Some(AVAudioSessionInterruptionReason::RouteDisconnected) => {
-                InterruptionSource::Unknown
-            }
-            _ => InterruptionSource::Call,
-        };
-        Some(InterruptionInput::Began(source))
+        // iOS does not say who interrupted ("default" covers a call, Siri, an alarm); the
+        // reason is logged for diagnosis only.
+        let reason = number(note, reason_key).map(AVAudioSessionInterruptionReason);
+        tracing::info!(?reason, "audio session interrupted");
+        Some(InterruptionInput::Began(InterruptionSource::Unknown))
     } else {
         let options = AVAudioSessionInterruptionOptions::from_bits_retain(
             number(note, option_key).unwrap_or(0),
