@@ -173,6 +173,7 @@ impl Driver {
         if let Err(e) = self.engine.start(now) {
             tracing::error!(error = %e, "engine refused to start");
         }
+        let mut handles_gone = false;
         let mut audio_tick = tokio::time::interval(AUDIO_TICK);
         audio_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
@@ -187,10 +188,11 @@ impl Driver {
                 .map(|t| self.origin + t.elapsed());
             let has_audio = self.pipeline.is_some();
             tokio::select! {
-                command = self.commands.recv() => match command {
+                command = self.commands.recv(), if !handles_gone => match command {
                     Some(c) => self.handle_command(c),
                     None => {
-                        // Every handle was dropped: stop.
+                        // Every handle was dropped: stop (and stop polling the closed queue).
+                        handles_gone = true;
                         let now = self.now();
                         let _ = self.engine.stop(now);
                     }

@@ -244,3 +244,45 @@ async fn api_key_is_never_in_debug_output() {
     assert!(!text.contains(API_KEY), "{text}");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn dropping_every_handle_closes_the_session() {
+    let emu = emulator(AudioPace::Fast, None).await;
+    let mut observed = emu.observe();
+    let session = RealtimeVoiceSession::new(options(&emu));
+    session.start().await.unwrap();
+    let mut state = session.watch_state();
+    drop(session);
+    tokio::time::timeout(HANG_GUARD, state.wait_for(|s| s.is_terminal()))
+        .await
+        .unwrap()
+        .unwrap();
+    let closed = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            if let Ok(o) = observed.recv().await
+                && matches!(o.kind, ObservedKind::ConnectionClosed { .. })
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the server saw the connection close");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_relay_url_with_a_jwt_query_and_subprotocol_auth() {
+    let emu = emulator(AudioPace::Fast, None).await;
+    let relay = Endpoint::relay(format!("{}/realtime", emu.ws_base()))
+        .query("token", "eyJhbGciOi.relay.jwt");
+    let outcome = text_turn(
+        options(&emu).endpoint(relay),
+        "through the relay",
+        HANG_GUARD,
+    )
+    .await
+    .unwrap();
+    assert!(outcome.assistant_transcript.contains("through the relay"));
+    emu.shutdown().await;
+}

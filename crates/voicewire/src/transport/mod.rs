@@ -24,6 +24,7 @@
 //! Adding WebRTC: implement `webrtc::connect(params) -> Result<Link, TransportError>` in
 //! `transport/webrtc.rs` and route [`Transport::WebRtc`] to it in [`connect`].
 
+pub mod webrtc;
 pub mod websocket;
 
 use std::time::Duration;
@@ -120,7 +121,7 @@ pub struct ConnectParams {
 pub fn is_available(transport: Transport) -> bool {
     match transport {
         Transport::WebSocket => true,
-        Transport::WebRtc => false,
+        Transport::WebRtc => true,
     }
 }
 
@@ -128,6 +129,6 @@ pub fn is_available(transport: Transport) -> bool {
 pub async fn connect(transport: Transport, params: &ConnectParams) -> Result<Link, TransportError> {
     match transport {
         Transport::WebSocket => websocket::connect(params).await,
-        Transport::WebRtc => Err(TransportError::Unavailable("webrtc")),
+        Transport::WebRtc => webrtc::connect(params).await,
     }
 }

@@ -24,11 +24,12 @@ use std::net::IpAddr;
 use tokio::sync::mpsc;
 use voicewire_protocol::SessionPayload;
 use voicewire_rtc::{
-    FRAME_DURATION, PeerState, RtcConfig, RtcError, RtcEvent, RtcPeer, TrackDecoder,
-    TrackEncoder,
+    FRAME_DURATION, PeerState, RtcConfig, RtcError, RtcEvent, RtcPeer, TrackDecoder, TrackEncoder,
 };
 
-use super::{AudioPath, ConnectParams, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY, Outgoing};
+use super::{
+    AudioPath, ConnectParams, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY, Outgoing,
+};
 use crate::error::{TransportError, error_message_from_body, parse_retry_after};
 
 /// The value of `User-Agent` on the offer.
@@ -64,10 +65,15 @@ async fn open_call(params: &ConnectParams) -> Result<Link, TransportError> {
             return Err(error);
         }
     };
-    tracing::debug!(call_id = answer.call_id.as_deref().unwrap_or("?"), "webrtc call answered");
+    tracing::debug!(
+        call_id = answer.call_id.as_deref().unwrap_or("?"),
+        "webrtc call answered"
+    );
     if let Err(error) = peer.apply_answer(&answer.sdp).await {
         let _ = peer.close().await;
-        return Err(TransportError::Io(format!("the server's SDP answer is unusable: {error}")));
+        return Err(TransportError::Io(format!(
+            "the server's SDP answer is unusable: {error}"
+        )));
     }
     wait_for_data_channel(&peer).await?;
 
@@ -89,12 +95,12 @@ fn peer_config_for(api_base: &str) -> RtcConfig {
         .and_then(|url| url.host_str().map(str::to_owned))
         .unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if loopback {
-        RtcConfig::loopback()
-    } else {
-        RtcConfig::default()
+    if host.eq_ignore_ascii_case("localhost") {
+        return RtcConfig::loopback();
+    }
+    match host.parse::<IpAddr>() {
+        Ok(ip) if ip.is_loopback() => RtcConfig::bound_to(ip),
+        _ => RtcConfig::default(),
     }
 }
 
@@ -102,7 +108,8 @@ fn peer_config_for(api_base: &str) -> RtcConfig {
 /// session config otherwise.
 async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, TransportError> {
     let url = format!("{}/realtime/calls", params.endpoint.api_base);
-    let client = crate::tls::http_client().map_err(|error| TransportError::Io(error.to_string()))?;
+    let client =
+        crate::tls::http_client().map_err(|error| TransportError::Io(error.to_string()))?;
     let token = params.token.value.expose();
     let request = client
         .post(&url)
@@ -135,10 +142,12 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
             );
         request.multipart(form)
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|error| TransportError::Io(format!("posting the offer failed: {}", crate::auth::without_url(&error))))?;
+    let response = request.send().await.map_err(|error| {
+        TransportError::Io(format!(
+            "posting the offer failed: {}",
+            crate::auth::token::without_url(&error)
+        ))
+    })?;
     let status = response.status();
     let retry_after = parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
     let call_id = response
@@ -146,10 +155,12 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
         .get(http::header::LOCATION)
         .and_then(|value| value.to_str().ok())
         .and_then(call_id_from_location);
-    let body = response
-        .text()
-        .await
-        .map_err(|error| TransportError::Io(format!("reading the answer failed: {}", crate::auth::without_url(&error))))?;
+    let body = response.text().await.map_err(|error| {
+        TransportError::Io(format!(
+            "reading the answer failed: {}",
+            crate::auth::token::without_url(&error)
+        ))
+    })?;
     if !status.is_success() {
         return Err(TransportError::Http {
             status: status.as_u16(),
@@ -160,7 +171,10 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
     if !body.trim_start().starts_with("v=0") {
         return Err(TransportError::Http {
             status: status.as_u16(),
-            message: format!("expected an SDP answer, got: {}", body.chars().take(120).collect::<String>()),
+            message: format!(
+                "expected an SDP answer, got: {}",
+                body.chars().take(120).collect::<String>()
+            ),
             retry_after: None,
         });
     }
@@ -179,11 +193,15 @@ async fn wait_for_data_channel(peer: &RtcPeer) -> Result<(), TransportError> {
             Some(RtcEvent::DataChannelOpen) => return Ok(()),
             Some(RtcEvent::StateChanged(PeerState::Failed)) => {
                 let _ = peer.close().await;
-                return Err(TransportError::Io("ICE connection failed (no route to the media server)".into()));
+                return Err(TransportError::Io(
+                    "ICE connection failed (no route to the media server)".into(),
+                ));
             }
             Some(RtcEvent::DataChannelClosed | RtcEvent::Closed) | None => {
                 let _ = peer.close().await;
-                return Err(TransportError::Io("the call closed before the data channel opened".into()));
+                return Err(TransportError::Io(
+                    "the call closed before the data channel opened".into(),
+                ));
             }
             Some(_) => {}
         }
@@ -195,7 +213,11 @@ fn rtc_error(error: RtcError) -> TransportError {
 }
 
 /// Carries the call until the driver closes it or the connection ends.
-async fn carry_call(peer: RtcPeer, mut outgoing: mpsc::Receiver<Outgoing>, incoming: mpsc::Sender<Incoming>) {
+async fn carry_call(
+    peer: RtcPeer,
+    mut outgoing: mpsc::Receiver<Outgoing>,
+    incoming: mpsc::Sender<Incoming>,
+) {
     let codecs = TrackEncoder::new().and_then(|encoder| Ok((encoder, TrackDecoder::new()?)));
     let (mut encoder, mut decoder) = match codecs {
         Ok(codecs) => codecs,
@@ -289,16 +311,34 @@ mod tests {
 
     #[test]
     fn loopback_servers_get_loopback_media() {
-        assert_eq!(peer_config_for("http://127.0.0.1:8080/v1"), RtcConfig::loopback());
-        assert_eq!(peer_config_for("http://localhost:8080/v1"), RtcConfig::loopback());
-        assert_eq!(peer_config_for("http://[::1]:8080/v1").udp_bind_addrs, RtcConfig::loopback().udp_bind_addrs);
-        assert_eq!(peer_config_for("https://api.openai.com/v1"), RtcConfig::default());
+        assert_eq!(
+            peer_config_for("http://127.0.0.1:8080/v1"),
+            RtcConfig::loopback()
+        );
+        assert_eq!(
+            peer_config_for("http://localhost:8080/v1"),
+            RtcConfig::loopback()
+        );
+        assert_eq!(
+            peer_config_for("http://[::1]:8080/v1"),
+            RtcConfig::bound_to(std::net::Ipv6Addr::LOCALHOST.into())
+        );
+        assert_eq!(
+            peer_config_for("https://api.openai.com/v1"),
+            RtcConfig::default()
+        );
     }
 
     #[test]
     fn call_id_is_the_last_location_segment() {
-        assert_eq!(call_id_from_location("/v1/realtime/calls/rtc_u1_9c65").as_deref(), Some("rtc_u1_9c65"));
-        assert_eq!(call_id_from_location("https://x/v1/realtime/calls/rtc_1/").as_deref(), Some("rtc_1"));
+        assert_eq!(
+            call_id_from_location("/v1/realtime/calls/rtc_u1_9c65").as_deref(),
+            Some("rtc_u1_9c65")
+        );
+        assert_eq!(
+            call_id_from_location("https://x/v1/realtime/calls/rtc_1/").as_deref(),
+            Some("rtc_1")
+        );
         assert_eq!(call_id_from_location(""), None);
     }
 }
