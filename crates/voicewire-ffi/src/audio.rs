@@ -1,0 +1,153 @@
+//! Audio device choice and [`ManualAudio`], the push/pull device for React Native and apps
+//! with their own audio stack.
+
+use std::sync::{Arc, Mutex};
+
+use voicewire::audio::{AudioDevice, AudioFormat, ManualDevice, ManualDeviceHandle};
+
+use crate::error::VoiceError;
+
+/// Which audio device a session uses.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum AudioChoice {
+    /// No device: text-only sessions, or audio pushed with `RealtimeVoiceSession.push_audio`.
+    NoDevice,
+    /// The platform's microphone and speaker (VoiceProcessingIO on iOS, AAudio/Oboe on
+    /// Android, the default desktop device elsewhere).
+    PlatformDefault,
+    /// The app pushes capture PCM and pulls playback PCM through a [`ManualAudio`].
+    Manual {
+        /// The device (usable by one session).
+        device: Arc<ManualAudio>,
+    },
+}
+
+impl AudioChoice {
+    /// The device to give the session, if any.
+    pub(crate) fn into_device(self) -> Result<Option<Box<dyn AudioDevice>>, VoiceError> {
+        match self {
+            AudioChoice::NoDevice => Ok(None),
+            AudioChoice::PlatformDefault => platform_default_device().map(Some),
+            AudioChoice::Manual { device } => device
+                .take_device()
+                .map(|d| Some(Box::new(d) as Box<dyn AudioDevice>)),
+        }
+    }
+}
+
+/// The platform device. iOS and Android devices live in their own crates (a later issue);
+/// until they are linked in, choosing the platform device there is a typed error rather
+/// than a silent fallback.
+#[cfg(any(target_os = "ios", target_os = "android"))]
+fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
+    Err(VoiceError::AudioDevice {
+        message:
+            "the platform audio device is not linked into this build yet; use AudioChoice.Manual"
+                .into(),
+    })
+}
+
+/// Desktop builds use the default input and output of the OS (cpal).
+#[cfg(all(
+    not(any(target_os = "ios", target_os = "android")),
+    feature = "desktop-audio"
+))]
+fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
+    let device = voicewire::audio::DesktopDevice::open_default().map_err(voicewire::Error::from)?;
+    Ok(Box::new(device))
+}
+
+#[cfg(all(
+    not(any(target_os = "ios", target_os = "android")),
+    not(feature = "desktop-audio")
+))]
+fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
+    Err(VoiceError::AudioDevice {
+        message: "this build has no platform audio device (enable the desktop-audio feature)"
+            .into(),
+    })
+}
+
+/// A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
+/// interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+#[derive(Debug, uniffi::Object)]
+pub struct ManualAudio {
+    device: Mutex<Option<ManualDevice>>,
+    handle: ManualDeviceHandle,
+}
+
+#[uniffi::export]
+impl ManualAudio {
+    /// A device capturing at `capture_sample_rate`/`capture_channels` and playing at
+    /// `playback_sample_rate`/`playback_channels` (the engine resamples both ways).
+    #[uniffi::constructor]
+    pub fn new(
+        capture_sample_rate: u32,
+        capture_channels: u16,
+        playback_sample_rate: u32,
+        playback_channels: u16,
+    ) -> Result<Arc<Self>, VoiceError> {
+        let format = |sample_rate, channels| {
+            AudioFormat {
+                sample_rate,
+                channels,
+            }
+            .validate()
+            .map_err(|e| VoiceError::from(voicewire::Error::from(e)))
+        };
+        let device = ManualDevice::new(
+            Some(format(capture_sample_rate, capture_channels)?),
+            Some(format(playback_sample_rate, playback_channels)?),
+        );
+        let handle = device.handle();
+        Ok(Arc::new(ManualAudio {
+            device: Mutex::new(Some(device)),
+            handle,
+        }))
+    }
+
+    /// Pushes microphone audio (PCM16 LE, interleaved, capture format). Returns the frames
+    /// accepted: 0 while the session is not running audio or when its buffer is full.
+    pub fn push_capture(&self, pcm16le: Vec<u8>) -> Result<u32, VoiceError> {
+        if pcm16le.len() % 2 != 0 {
+            return Err(VoiceError::AudioDevice {
+                message: "PCM16 data must have an even number of bytes".into(),
+            });
+        }
+        let samples: Vec<i16> = pcm16le
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Ok(u32::try_from(self.handle.push_capture(&samples)).unwrap_or(u32::MAX))
+    }
+
+    /// Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
+    /// silence where nothing is queued.
+    pub fn pull_playback(&self, frames: u32) -> Vec<u8> {
+        let channels = self
+            .handle
+            .playback_format()
+            .map_or(1, |f| usize::from(f.channels));
+        let mut samples = vec![0i16; frames as usize * channels];
+        self.handle.pull_playback(&mut samples);
+        samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+    }
+
+    /// True while a session runs this device.
+    pub fn is_running(&self) -> bool {
+        self.handle.is_running()
+    }
+}
+
+impl ManualAudio {
+    fn take_device(&self) -> Result<ManualDevice, VoiceError> {
+        self.device
+            .lock()
+            .ok()
+            .and_then(|mut d| d.take())
+            .ok_or_else(|| VoiceError::AudioDevice {
+                message: "this ManualAudio is already used by a session; create one per session"
+                    .into(),
+            })
+    }
+}
