@@ -492,12 +492,13 @@ impl Engine {
         self.recycle_pending_since = None;
         self.finish_open_transcripts();
         self.conversation.interrupt_in_progress();
-        self.tools.drop_partial();
         if let Some(id) = self.active_response.take() {
             self.remember_cut_response(id);
         }
         self.response_create_pending = false;
         self.detach_playing_audio();
+        let owed = self.tools.connection_lost();
+        self.run_tool_steps(owed);
     }
 
     /// Audio already received keeps playing after its connection is gone, but no more of it
@@ -724,6 +725,17 @@ impl Engine {
                     }
                 }
                 ToolStep::RequestResponse => self.request_response(),
+                ToolStep::RecreateCall(call) => {
+                    let item = Item::FunctionCall(FunctionCallItem {
+                        call_id: call.call_id.clone(),
+                        name: call.name,
+                        arguments: call.arguments,
+                        ..Default::default()
+                    });
+                    if let Err(e) = self.send_or_queue(ClientEvent::create_item(item)) {
+                        tracing::warn!(call_id = %call.call_id, error = %e, "tool call could not be re-created");
+                    }
+                }
             }
         }
     }

@@ -43,6 +43,9 @@ pub enum ToolStep {
     },
     /// Every call of the response is answered: ask the model to continue.
     RequestResponse,
+    /// Re-create the call item first: the connection that made it is gone, and the new
+    /// server session must see the call before its output.
+    RecreateCall(ToolCall),
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +60,8 @@ struct PartialCall {
 struct ResponseCalls {
     response_id: Option<String>,
     call_ids: Vec<String>,
+    calls: Vec<ToolCall>,
+    orphaned: bool,
     outputs: HashMap<String, String>,
     sent: Vec<String>,
     response_done: bool,
@@ -152,6 +157,8 @@ impl ToolCallTracker {
                 self.groups.push(ResponseCalls {
                     response_id: call.response_id.clone(),
                     call_ids: Vec::new(),
+                    calls: Vec::new(),
+                    orphaned: false,
                     outputs: HashMap::new(),
                     sent: Vec::new(),
                     response_done: false,
@@ -162,6 +169,7 @@ impl ToolCallTracker {
         };
         if let Some(group) = self.groups.get_mut(group_index) {
             group.call_ids.push(call.call_id.clone());
+            group.calls.push(call.clone());
         }
         call
     }
@@ -218,6 +226,29 @@ impl ToolCallTracker {
         self.partial.clear();
     }
 
+    /// The connection was lost. Calls already handed out are still owed an answer, but the
+    /// new server session never saw them: each output will be preceded by the call item,
+    /// and once all are answered the model is asked to continue. Returns what can be sent
+    /// now (outputs that were waiting for their response to finish).
+    pub fn connection_lost(&mut self) -> Vec<ToolStep> {
+        self.partial.clear();
+        let mut steps = Vec::new();
+        for group in &mut self.groups {
+            group.orphaned = true;
+            group.response_done = true;
+            group.cancelled = false;
+        }
+        let mut index = 0;
+        while index < self.groups.len() {
+            let before = self.groups.len();
+            steps.extend(self.drain_group(index));
+            if self.groups.len() == before {
+                index += 1;
+            }
+        }
+        steps
+    }
+
     /// Sends the held outputs of a finished response, and asks for a continuation once all
     /// of its calls are answered.
     fn drain_group(&mut self, index: usize) -> Vec<ToolStep> {
@@ -232,6 +263,11 @@ impl ToolCallTracker {
         for call_id in group.call_ids.clone() {
             if let Some(output) = group.outputs.remove(&call_id) {
                 group.sent.push(call_id.clone());
+                if group.orphaned
+                    && let Some(call) = group.calls.iter().find(|c| c.call_id == call_id)
+                {
+                    steps.push(ToolStep::RecreateCall(call.clone()));
+                }
                 steps.push(ToolStep::SendOutput { call_id, output });
             }
         }
@@ -317,6 +353,37 @@ mod tests {
         call(&mut t, "a", "resp_1");
         assert!(t.submit_output("a", "1".into()).is_some());
         assert_eq!(t.submit_output("a", "2".into()), None);
+    }
+
+    #[test]
+    fn calls_owed_across_a_lost_connection_are_recreated_before_their_output() {
+        let mut t = ToolCallTracker::default();
+        let a = call(&mut t, "a", "resp_1");
+        call(&mut t, "b", "resp_1");
+        t.submit_output("a", "A".into());
+        // The response never finished on the old connection.
+        let steps = t.connection_lost();
+        assert_eq!(
+            steps,
+            vec![
+                ToolStep::RecreateCall(a),
+                ToolStep::SendOutput {
+                    call_id: "a".into(),
+                    output: "A".into()
+                }
+            ]
+        );
+        let steps = t.submit_output("b", "B".into()).unwrap();
+        assert!(matches!(steps[0], ToolStep::RecreateCall(ref c) if c.call_id == "b"));
+        assert_eq!(
+            steps[1],
+            ToolStep::SendOutput {
+                call_id: "b".into(),
+                output: "B".into()
+            }
+        );
+        assert_eq!(steps[2], ToolStep::RequestResponse);
+        assert!(t.pending_call_ids().is_empty());
     }
 
     #[test]

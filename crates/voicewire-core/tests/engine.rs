@@ -966,3 +966,60 @@ fn audio_of_a_lost_connection_finishes_playing_and_is_never_truncated_on_the_new
         }
     )));
 }
+
+#[test]
+fn a_tool_call_owed_across_a_reconnect_is_answered_on_the_new_connection() {
+    let mut h = Harness::new(vad_config());
+    h.go_live();
+    h.response_created("resp_1");
+    function_call(
+        &mut h,
+        "resp_1",
+        "call_a",
+        "get_weather",
+        r#"{"city":"Paris"}"#,
+    );
+    // The connection drops before response.done; the handler is still running.
+    h.engine
+        .handle_transport_closed(Err(SessionError::new(ErrorKind::Network, "reset")), h.now);
+    h.drain();
+    h.engine
+        .submit_tool_output("call_a", "sunny".into(), h.now)
+        .unwrap();
+    h.drain();
+    let wait = h.engine.poll_timeout().unwrap() - h.now;
+    h.actions.clear();
+    h.now = h.now + wait;
+    h.engine.handle_timeout(h.now);
+    h.sent.clear();
+    h.connect_cycle();
+    let sent = h.sent.clone();
+    let types = h.sent_types();
+    // session.update, then the call item, its output, and one response.create.
+    assert_eq!(
+        types,
+        vec![
+            "session.update",
+            "conversation.item.create",
+            "conversation.item.create",
+            "response.create"
+        ]
+    );
+    let json: Vec<String> = sent[1..3]
+        .iter()
+        .map(|e| match e {
+            ClientEvent::ConversationItemCreate(c) => serde_json::to_string(&c.item).unwrap(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(
+        json[0].contains("\"function_call\"")
+            && json[0].contains("call_a")
+            && json[0].contains("Paris"),
+        "{json:?}"
+    );
+    assert!(
+        json[1].contains("function_call_output") && json[1].contains("sunny"),
+        "{json:?}"
+    );
+}
