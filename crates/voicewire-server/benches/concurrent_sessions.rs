@@ -15,7 +15,13 @@
 //! Levels ramp up until p99 lag exceeds 50 ms or the last level is reached. Everything
 //! stays on 127.0.0.1. Run: `cargo bench -p voicewire-server --bench concurrent_sessions`
 //! (`VW_BENCH_LEVELS=10,50,100` and `VW_BENCH_SECS=10` to change the ramp).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    missing_docs
+)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -42,14 +48,23 @@ fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let secs: u64 = std::env::var("VW_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let secs: u64 = std::env::var("VW_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(ramp(levels, Duration::from_secs(secs)));
 }
 
 /// Child process: an emulator at real-time pace until stdin closes.
 fn run_server() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let handle = voicewire_server::Emulator::start(voicewire_server::EmulatorConfig {
             synth: voicewire_server::SynthChoice::TonesOnly,
@@ -62,7 +77,11 @@ fn run_server() {
         std::io::stdout().flush().unwrap();
         tokio::task::spawn_blocking(|| {
             let mut line = String::new();
-            while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {}
+            while std::io::stdin()
+                .read_line(&mut line)
+                .map(|n| n > 0)
+                .unwrap_or(false)
+            {}
         })
         .await
         .unwrap();
@@ -81,7 +100,10 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 fn speech() -> Arc<Vec<i16>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/audio/speech_weather_padded_24k.wav");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/audio/speech_weather_padded_24k.wav"
+    );
     let mut reader = hound::WavReader::open(path).unwrap();
     Arc::new(reader.samples::<i16>().map(Result::unwrap).collect())
 }
@@ -124,7 +146,9 @@ async fn ramp(levels: Vec<usize>, duration: Duration) {
         base_rss as f64 / 1024.0,
         duration.as_secs()
     );
-    println!("sessions | turns | VAD lag p50/p99 ms | pacing lag p50/p99 ms | worst p99 | server RSS MiB | KiB/session");
+    println!(
+        "sessions | turns | VAD lag p50/p99 ms | pacing lag p50/p99 ms | worst p99 | server RSS MiB | KiB/session"
+    );
     let mut held = 0;
     for &n in &levels {
         let lags = Arc::new(Mutex::new(Lags::default()));
@@ -148,7 +172,10 @@ async fn ramp(levels: Vec<usize>, duration: Duration) {
             let offset = Duration::from_millis((i as u64 * 37) % 1_000);
             clients.push(tokio::spawn(async move {
                 tokio::time::sleep(offset).await;
-                if run_client(port, audio, duration, lags.clone()).await.is_err() {
+                if run_client(port, audio, duration, lags.clone())
+                    .await
+                    .is_err()
+                {
                     lags.lock().unwrap().failures += 1;
                 }
             }));
@@ -169,7 +196,11 @@ async fn ramp(levels: Vec<usize>, duration: Duration) {
             "{n:>8} | {:>5} | {vad50:>8.1} / {vad99:>7.1} | {pace50:>9.1} / {pace99:>7.1} | {worst:>9.1} | {:>14.1} | {per_session:>11.0}{}",
             lags.turns,
             peak_rss as f64 / 1024.0,
-            if lags.failures > 0 { format!("  ({} clients failed)", lags.failures) } else { String::new() }
+            if lags.failures > 0 {
+                format!("  ({} clients failed)", lags.failures)
+            } else {
+                String::new()
+            }
         );
         if worst <= LAG_LIMIT_MS && lags.failures == 0 {
             held = n;
@@ -190,11 +221,15 @@ async fn run_client(
     duration: Duration,
     lags: Arc<Mutex<Lags>>,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut request = format!("ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime").into_client_request()?;
-    request.headers_mut().insert("authorization", "Bearer sk-bench".parse()?);
+    let mut request =
+        format!("ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", "Bearer sk-bench".parse()?);
     let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
     let (mut sink, mut stream) = ws.split();
-    let send_times: Arc<Mutex<Vec<Instant>>> = Arc::new(Mutex::new(Vec::new()));
+    // (session audio position after the chunk, in samples; when it was sent)
+    let send_times: Arc<Mutex<Vec<(u64, Instant)>>> = Arc::new(Mutex::new(Vec::new()));
     let chunk = (24 * CHUNK_MS) as usize;
     let writer = {
         let send_times = send_times.clone();
@@ -203,14 +238,19 @@ async fn run_client(
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             let deadline = Instant::now() + duration;
             let mut position = 0;
+            let mut total: u64 = 0;
             while Instant::now() < deadline {
                 ticker.tick().await;
                 let start = position % audio.len();
                 let end = (start + chunk).min(audio.len());
-                let bytes: Vec<u8> = audio[start..end].iter().flat_map(|s| s.to_le_bytes()).collect();
+                let bytes: Vec<u8> = audio[start..end]
+                    .iter()
+                    .flat_map(|s| s.to_le_bytes())
+                    .collect();
                 let event = json!({"type": "input_audio_buffer.append",
                                    "audio": base64::engine::general_purpose::STANDARD.encode(bytes)});
-                send_times.lock().unwrap().push(Instant::now());
+                total += (end - start) as u64;
+                send_times.lock().unwrap().push((total, Instant::now()));
                 sink.send(Message::Text(event.to_string().into())).await?;
                 position = end % audio.len();
             }
@@ -225,15 +265,26 @@ async fn run_client(
         let mut pacing = Vec::new();
         let mut turns = 0;
         while let Some(message) = stream.next().await {
-            let Ok(Message::Text(text)) = message else { break };
+            let Ok(Message::Text(text)) = message else {
+                break;
+            };
             let now = Instant::now();
             let event: Value = serde_json::from_str(&text)?;
             match event["type"].as_str() {
                 Some("input_audio_buffer.speech_stopped") => {
                     turns += 1;
                     let end_ms = event["audio_end_ms"].as_u64().unwrap_or(0);
-                    let index = (end_ms.saturating_sub(1) / CHUNK_MS) as usize;
-                    if let Some(sent) = send_times.lock().unwrap().get(index) {
+                    // The append that carried the sample just before audio_end_ms caused it.
+                    let needed = end_ms * 24;
+                    let times = send_times.lock().unwrap();
+                    let cause = times.partition_point(|(position, _)| *position < needed);
+                    if std::env::var_os("VW_BENCH_DEBUG").is_some() {
+                        eprintln!(
+                            "speech_stopped end {end_ms} ms -> append {cause} of {}",
+                            times.len()
+                        );
+                    }
+                    if let Some((_, sent)) = times.get(cause) {
                         vad.push(now.duration_since(*sent).as_secs_f64() * 1000.0);
                     }
                 }
@@ -251,9 +302,10 @@ async fn run_client(
         }
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>((vad, pacing, turns))
     };
-    let (written, read) = tokio::join!(writer, reader);
-    written?;
-    let (vad, pacing, turns) = read?;
+    // Separate tasks, so a busy writer never delays reading (and timing) an event.
+    let writer = tokio::spawn(writer);
+    let (vad, pacing, turns) = reader.await?;
+    writer.await??;
     let mut lags = lags.lock().unwrap();
     lags.vad.extend(vad);
     lags.pacing.extend(pacing);

@@ -571,11 +571,18 @@ async fn vad_without_create_response_only_reports_turns() {
     let started = client.wait_for("input_audio_buffer.speech_started").await;
     client.wait_for("conversation.item.done").await;
     // No response follows: the next thing the server says is the answer to our update.
-    client.send(json!({"type":"session.update","session":{"type":"realtime","instructions":"x"}})).await;
+    client
+        .send(json!({"type":"session.update","session":{"type":"realtime","instructions":"x"}}))
+        .await;
     let next = client.next().await;
-    assert_eq!(next["type"], "session.updated", "no response was created: {next}");
+    assert_eq!(
+        next["type"], "session.updated",
+        "no response was created: {next}"
+    );
     // The committed item starts 100 ms (prefix padding) before the onset.
-    client.send(json!({"type":"conversation.item.retrieve","item_id":started["item_id"]})).await;
+    client
+        .send(json!({"type":"conversation.item.retrieve","item_id":started["item_id"]}))
+        .await;
     let item = client.wait_for("conversation.item.retrieved").await;
     let audio = pcm_from_b64(item["item"]["content"][0]["audio"].as_str().unwrap());
     let from = (started["audio_start_ms"].as_u64().unwrap() as usize - 100) * 24;

@@ -236,7 +236,11 @@ mod tests {
 
     async fn next_text(rx: &mut mpsc::Receiver<SessionOutput>, audio: &mut usize) -> String {
         loop {
-            match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await.unwrap().unwrap() {
+            match tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap()
+                .unwrap()
+            {
                 SessionOutput::Text(text) => return text.to_string(),
                 SessionOutput::MediaAudio { samples, .. } => *audio += samples.len(),
                 other => panic!("unexpected {other:?}"),
@@ -245,7 +249,10 @@ mod tests {
     }
 
     fn kind(text: &str) -> String {
-        serde_json::from_str::<serde_json::Value>(text).unwrap()["type"].as_str().unwrap().to_owned()
+        serde_json::from_str::<serde_json::Value>(text).unwrap()["type"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The seam a WebRTC adapter uses: audio in and out as samples, playback events.
@@ -264,7 +271,10 @@ mod tests {
         assert!(handle.id().starts_with("sess_"));
         assert!(shared.session_by_call_id("rtc_test").is_some());
         let mut audio = 0;
-        assert_eq!(kind(&next_text(&mut rx, &mut audio).await), "session.created");
+        assert_eq!(
+            kind(&next_text(&mut rx, &mut audio).await),
+            "session.created"
+        );
         // Microphone audio on the track goes through server VAD.
         let mut mic = vec![0_i16; 24_000];
         mic.extend((0..24_000).map(|i| ((i as f32 * 0.06).sin() * 8_000.0) as i16));
@@ -282,19 +292,48 @@ mod tests {
         }
         assert!(kinds.contains(&"input_audio_buffer.speech_started".to_owned()));
         assert!(kinds.contains(&"output_audio_buffer.started".to_owned()));
-        assert!(!kinds.iter().any(|k| k == "response.output_audio.delta"), "no audio in events on WebRTC");
+        assert!(
+            !kinds.iter().any(|k| k == "response.output_audio.delta"),
+            "no audio in events on WebRTC"
+        );
         assert!(kinds.contains(&"response.output_audio_transcript.done".to_owned()));
-        assert!(audio >= 24_000, "the echoed turn arrives as samples ({audio})");
+        assert!(
+            audio >= 24_000,
+            "the echoed turn arrives as samples ({audio})"
+        );
         // A sideband connection sees the same events.
         let mut side = handle.attach_sideband(Dialect::Ga).unwrap();
         let mut none = 0;
-        assert_eq!(kind(&next_text(&mut side, &mut none).await), "session.created");
-        assert!(handle.send(SessionInput::ClientText(r#"{"type":"input_audio_buffer.clear"}"#.into())).await);
-        assert_eq!(kind(&next_text(&mut rx, &mut audio).await), "input_audio_buffer.cleared");
-        assert_eq!(kind(&next_text(&mut side, &mut none).await), "input_audio_buffer.cleared");
-        assert!(handle.send(SessionInput::TransportClosed { reason: "test".into() }).await);
+        assert_eq!(
+            kind(&next_text(&mut side, &mut none).await),
+            "session.created"
+        );
+        assert!(
+            handle
+                .send(SessionInput::ClientText(
+                    r#"{"type":"input_audio_buffer.clear"}"#.into()
+                ))
+                .await
+        );
+        assert_eq!(
+            kind(&next_text(&mut rx, &mut audio).await),
+            "input_audio_buffer.cleared"
+        );
+        assert_eq!(
+            kind(&next_text(&mut side, &mut none).await),
+            "input_audio_buffer.cleared"
+        );
+        assert!(
+            handle
+                .send(SessionInput::TransportClosed {
+                    reason: "test".into()
+                })
+                .await
+        );
         shared.tasks.close();
-        tokio::time::timeout(Duration::from_secs(5), shared.tasks.wait()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), shared.tasks.wait())
+            .await
+            .unwrap();
         assert!(shared.session_by_call_id("rtc_test").is_none());
     }
 }
