@@ -10,7 +10,7 @@ cd "$VW_ROOT"
 
 PY="$(python_venv openai websockets pytest)"
 log "building the voicewire CLI"
-cargo build -q -p voicewire-cli --all-features
+cargo build -q --locked -p voicewire-cli --all-features
 BIN="$CARGO_TARGET_DIR/debug/voicewire"
 
 WORK="$(mktemp -d)"
