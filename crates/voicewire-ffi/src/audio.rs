@@ -41,7 +41,7 @@ impl AudioChoice {
 #[cfg(any(target_os = "ios", target_os = "android"))]
 fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
     Err(VoiceError::AudioDevice {
-        message:
+        detail:
             "the platform audio device is not linked into this build yet; use AudioChoice.Manual"
                 .into(),
     })
@@ -63,8 +63,7 @@ fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
 ))]
 fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
     Err(VoiceError::AudioDevice {
-        message: "this build has no platform audio device (enable the desktop-audio feature)"
-            .into(),
+        detail: "this build has no platform audio device (enable the desktop-audio feature)".into(),
     })
 }
 
@@ -109,9 +108,9 @@ impl ManualAudio {
     /// Pushes microphone audio (PCM16 LE, interleaved, capture format). Returns the frames
     /// accepted: 0 while the session is not running audio or when its buffer is full.
     pub fn push_capture(&self, pcm16le: Vec<u8>) -> Result<u32, VoiceError> {
-        if pcm16le.len() % 2 != 0 {
+        if !pcm16le.len().is_multiple_of(2) {
             return Err(VoiceError::AudioDevice {
-                message: "PCM16 data must have an even number of bytes".into(),
+                detail: "PCM16 data must have an even number of bytes".into(),
             });
         }
         let samples: Vec<i16> = pcm16le
@@ -146,7 +145,7 @@ impl ManualAudio {
             .ok()
             .and_then(|mut d| d.take())
             .ok_or_else(|| VoiceError::AudioDevice {
-                message: "this ManualAudio is already used by a session; create one per session"
+                detail: "this ManualAudio is already used by a session; create one per session"
                     .into(),
             })
     }

@@ -118,7 +118,7 @@ pub struct SessionConfig {
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> VoiceError {
     VoiceError::Other {
-        message: format!("invalid {what}: {e}"),
+        detail: format!("invalid {what}: {e}"),
     }
 }
 

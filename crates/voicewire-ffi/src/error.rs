@@ -11,48 +11,48 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum VoiceError {
     /// The token was refused or could not be obtained: fetch a new one or sign in again.
-    #[error("authentication failed: {message}")]
+    #[error("authentication failed: {detail}")]
     Auth {
-        /// What was refused, without the token itself.
-        message: String,
+        /// What was refused, without the token itself. (Named `detail`, not `message`: Kotlin exceptions already have a `message`.)
+        detail: String,
     },
     /// The server could not be reached or the connection dropped: retry when online.
-    #[error("network error: {message}")]
+    #[error("network error: {detail}")]
     Network {
         /// What failed (DNS, TLS, connect, dropped socket).
-        message: String,
+        detail: String,
     },
     /// The server asked us to slow down.
-    #[error("rate limited: {message}")]
+    #[error("rate limited: {detail}")]
     RateLimited {
         /// How long the server asked us to wait, when it said so.
         retry_after_ms: Option<u64>,
         /// The server's explanation.
-        message: String,
+        detail: String,
     },
     /// The microphone or speaker could not be used (permission, busy, unplugged).
-    #[error("audio device error: {message}")]
+    #[error("audio device error: {detail}")]
     AudioDevice {
         /// What the platform reported.
-        message: String,
+        detail: String,
     },
     /// The server sent something we do not understand, or rejected what we sent.
-    #[error("protocol error: {message}")]
+    #[error("protocol error: {detail}")]
     Protocol {
         /// The offending event or the server's error message.
-        message: String,
+        detail: String,
     },
     /// The session has ended; create a new one.
-    #[error("session closed: {message}")]
+    #[error("session closed: {detail}")]
     Closed {
         /// Why it ended.
-        message: String,
+        detail: String,
     },
     /// Anything else (invalid options, internal failures).
-    #[error("{message}")]
+    #[error("{detail}")]
     Other {
         /// A human-readable description.
-        message: String,
+        detail: String,
     },
 }
 
@@ -61,7 +61,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for VoiceError {
     /// `VoiceError`: the app's own bug, reported as `Other` with the foreign message.
     fn from(error: uniffi::UnexpectedUniFFICallbackError) -> Self {
         VoiceError::Other {
-            message: format!("app callback failed: {}", error.reason),
+            detail: format!("app callback failed: {}", error.reason),
         }
     }
 }
@@ -70,20 +70,20 @@ impl From<voicewire::Error> for VoiceError {
     fn from(error: voicewire::Error) -> Self {
         use voicewire::Error as E;
         match error {
-            E::Auth { message } => VoiceError::Auth { message },
-            E::Network { message } => VoiceError::Network { message },
+            E::Auth { message } => VoiceError::Auth { detail: message },
+            E::Network { message } => VoiceError::Network { detail: message },
             E::RateLimited {
                 retry_after,
                 message,
             } => VoiceError::RateLimited {
                 retry_after_ms: retry_after
                     .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                message,
+                detail: message,
             },
-            E::AudioDevice { message } => VoiceError::AudioDevice { message },
-            E::Protocol { message } => VoiceError::Protocol { message },
-            E::Closed { message } => VoiceError::Closed { message },
-            E::Other { message } => VoiceError::Other { message },
+            E::AudioDevice { message } => VoiceError::AudioDevice { detail: message },
+            E::Protocol { message } => VoiceError::Protocol { detail: message },
+            E::Closed { message } => VoiceError::Closed { detail: message },
+            E::Other { message } => VoiceError::Other { detail: message },
         }
     }
 }

@@ -54,7 +54,7 @@ where
     match spawn(future).await {
         Ok(result) => result,
         Err(join_error) => Err(VoiceError::Other {
-            message: format!("internal task failed: {join_error}"),
+            detail: format!("internal task failed: {join_error}"),
         }),
     }
 }

@@ -63,16 +63,16 @@ impl voicewire::TokenProvider for ForeignTokenProvider {
 fn token_error(error: VoiceError) -> voicewire::TokenError {
     use voicewire::TokenError;
     match error {
-        VoiceError::Network { message } => TokenError::Network(message),
+        VoiceError::Network { detail } => TokenError::Network(detail),
         VoiceError::RateLimited {
             retry_after_ms,
-            message,
+            detail,
         } => TokenError::Http {
             status: 429,
-            message,
+            message: detail,
             retry_after: retry_after_ms.map(std::time::Duration::from_millis),
         },
-        VoiceError::Protocol { message } => TokenError::InvalidResponse(message),
+        VoiceError::Protocol { detail } => TokenError::InvalidResponse(detail),
         other => TokenError::Provider(other.to_string()),
     }
 }
@@ -99,7 +99,7 @@ impl voicewire::ToolHandler for ForeignToolHandler {
             .call_tool(ToolCall::from(&call))
             .await
             .map_err(|e| match e {
-                VoiceError::Other { message } => message,
+                VoiceError::Other { detail } => detail,
                 other => other.to_string(),
             })
     }
