@@ -385,3 +385,69 @@ async fn espeak_voice_when_installed() {
     assert!(audio_of(&events).len() > 24_000 / 2);
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn configured_drop_mid_response_cuts_every_response() {
+    let emulator = emulator_with(EmulatorConfig {
+        faults: voicewire_server::FaultConfig {
+            drop_mid_response_after: Some(Duration::from_millis(200)),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut client = connect(&emulator, Connect::ga()).await;
+    client.handshake().await;
+    client.send(json!({"type":"response.create"})).await;
+    let end = loop {
+        match client.next_frame().await {
+            Ok(text) => assert!(!text.contains("\"response.done\"")),
+            Err(end) => break end,
+        }
+    };
+    assert!(!end.starts_with("close"), "{end}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn transcription_intent_reports_transcripts_and_never_responds() {
+    let scenario =
+        Scenario::parse("turns:\n  - user_transcript: \"what is the weather\"\n").unwrap();
+    let emulator = emulator_with(EmulatorConfig {
+        scenario: Some(scenario),
+        ..Default::default()
+    })
+    .await;
+    let how = Connect {
+        query: Some("intent=transcription".into()),
+        ..Connect::ga()
+    };
+    let mut client = connect(&emulator, how).await;
+    let created = client.handshake().await;
+    assert_eq!(created["session"]["type"], "transcription");
+    client
+        .send(
+            json!({"type":"session.update","session":{"type":"transcription","audio":{"input":{
+            "transcription":{"model":"gpt-4o-transcribe","language":"en"}}}}}),
+        )
+        .await;
+    let updated = client.next().await;
+    assert_eq!(
+        updated["session"]["audio"]["input"]["transcription"]["language"],
+        "en"
+    );
+    client
+        .append(&fixture("speech_weather_padded_24k.wav"), 4_800)
+        .await;
+    let completed = client
+        .wait_for("conversation.item.input_audio_transcription.completed")
+        .await;
+    assert_eq!(completed["transcript"], "what is the weather");
+    client
+        .send(json!({"type":"response.create","event_id":"r1"}))
+        .await;
+    let error = client.next().await;
+    assert_eq!(error["type"], "error", "{error}");
+    assert_eq!(error["error"]["event_id"], "r1");
+    emulator.shutdown().await;
+}
