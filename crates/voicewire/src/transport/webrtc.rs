@@ -227,10 +227,16 @@ async fn carry_call(
             return;
         }
     };
+    // After the client clears the server's output buffer (an interrupt), packets already in
+    // flight belong to the cut answer: drop them until the server starts a new one.
+    let mut output_cleared = false;
     let result = loop {
         tokio::select! {
             message = outgoing.recv() => match message {
                 Some(Outgoing::Event(text)) => {
+                    if is_event(&text, "output_audio_buffer.clear") {
+                        output_cleared = true;
+                    }
                     if let Err(error) = peer.send_text(&text).await {
                         break Err(TransportError::Io(format!("data channel send failed: {error}")));
                     }
@@ -255,11 +261,17 @@ async fn carry_call(
             },
             event = peer.next_event() => {
                 let delivered = match event {
-                    Some(RtcEvent::Text(text)) => incoming.send(Incoming::Event(text)).await.is_ok(),
+                    Some(RtcEvent::Text(text)) => {
+                        if output_cleared && is_event(&text, "output_audio_buffer.started") {
+                            output_cleared = false;
+                        }
+                        incoming.send(Incoming::Event(text)).await.is_ok()
+                    }
                     Some(RtcEvent::Binary(bytes)) => {
                         tracing::warn!(len = bytes.len(), "ignoring an unexpected binary data-channel message");
                         true
                     }
+                    Some(RtcEvent::Opus(_)) if output_cleared => true,
                     Some(RtcEvent::Opus(packet)) => {
                         let mut pcm = Vec::with_capacity(voicewire_rtc::WIRE_FRAME_SAMPLES * 2);
                         match decoder.decode(&packet, &mut pcm) {
@@ -305,6 +317,18 @@ async fn carry_call(
     let _ = incoming.send(Incoming::Closed(result)).await;
 }
 
+/// Whether the JSON event `text` has `"type": kind` (a cheap check for the two
+/// output-buffer events the transport itself watches; the core parses everything).
+fn is_event(text: &str, kind: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Typed<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    text.contains(kind)
+        && serde_json::from_str::<Typed<'_>>(text).is_ok_and(|event| event.kind == kind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +351,26 @@ mod tests {
             peer_config_for("https://api.openai.com/v1"),
             RtcConfig::default()
         );
+    }
+
+    #[test]
+    fn output_buffer_events_are_recognised_exactly() {
+        assert!(is_event(
+            r#"{"type":"output_audio_buffer.clear"}"#,
+            "output_audio_buffer.clear"
+        ));
+        assert!(!is_event(
+            r#"{"type":"output_audio_buffer.cleared"}"#,
+            "output_audio_buffer.clear"
+        ));
+        assert!(!is_event(
+            r#"{"type":"x","note":"output_audio_buffer.clear"}"#,
+            "output_audio_buffer.clear"
+        ));
+        assert!(!is_event(
+            "not json output_audio_buffer.clear",
+            "output_audio_buffer.clear"
+        ));
     }
 
     #[test]

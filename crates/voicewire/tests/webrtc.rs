@@ -1,0 +1,222 @@
+//! The session over WebRTC against the local emulator, on loopback: the offer goes to
+//! `POST /v1/realtime/calls`, events ride `oai-events`, audio rides an Opus track.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{events_until, fixture, options};
+use voicewire::audio::{AudioFormat, ManualDevice, read_wav};
+use voicewire::protocol::ClientEvent;
+use voicewire::run::{text_turn, voice_turn_from_wav};
+use voicewire::{FnToolHandler, RealtimeVoiceSession, SessionEvent, SessionOptions, Transport};
+use voicewire_server::{
+    AudioPace, EmulatorHandle, ObservedKind, Scenario, Transport as ServerTransport,
+};
+
+fn webrtc(emulator: &EmulatorHandle) -> SessionOptions {
+    options(emulator).transport(Transport::WebRtc)
+}
+
+/// Client event types the emulator received, in order.
+fn client_events(
+    rx: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Ok(observation) = rx.try_recv() {
+        if let ObservedKind::ClientEvent(event) = &observation.kind {
+            out.push(
+                event
+                    .event_type(voicewire::protocol::Dialect::Ga)
+                    .to_owned(),
+            );
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_turn_over_webrtc_writes_an_audible_reply() {
+    let emu = common::emulator(AudioPace::RealTime, None).await;
+    let mut observed = emu.observe();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("reply.wav");
+    let outcome = voice_turn_from_wav(
+        webrtc(&emu),
+        &fixture("speech_weather_padded_24k.wav"),
+        &out,
+        common::HANG_GUARD,
+    )
+    .await
+    .unwrap();
+    let events = &outcome.events;
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::UserSpeechStarted { .. }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::UserSpeechStopped { .. }))
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::AssistantTranscriptFinal { .. })),
+        "assistant transcript arrives on the data channel"
+    );
+    let (format, samples) = read_wav(&out).unwrap();
+    assert_eq!((format.sample_rate, format.channels), (24_000, 1));
+    let loud = samples.iter().filter(|s| s.unsigned_abs() > 1000).count();
+    assert!(
+        loud > 24_000 / 2,
+        "reply audio is audible ({loud} loud samples of {})",
+        samples.len()
+    );
+
+    // It really was a WebRTC call: media-track audio in both directions, no append events.
+    let mut media_in = 0;
+    let mut media_out = 0;
+    let mut appends = 0;
+    let mut webrtc_sessions = 0;
+    while let Ok(observation) = observed.try_recv() {
+        match &observation.kind {
+            ObservedKind::MediaInputAudio { samples } => media_in += samples,
+            ObservedKind::MediaOutputAudio { samples, .. } => media_out += samples,
+            ObservedKind::ClientEvent(event)
+                if matches!(event.as_ref(), ClientEvent::InputAudioBufferAppend(_)) =>
+            {
+                appends += 1
+            }
+            ObservedKind::ConnectionOpened {
+                transport: ServerTransport::WebRtc,
+                ..
+            } => webrtc_sessions += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(webrtc_sessions, 1);
+    assert_eq!(appends, 0, "audio goes on the track, not in events");
+    assert!(media_in > 48_000, "server decoded {media_in} samples");
+    assert!(media_out > 24_000, "server sent {media_out} samples");
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_turn_and_tool_call_over_webrtc() {
+    let scenario = Scenario::parse(
+        r#"{"turns":[
+            {"tool_calls":[{"name":"get_weather","arguments":{"city":"Paris"},"call_id":"call_w"}]},
+            {"reply":"It is sunny in Paris."}
+        ]}"#,
+    )
+    .unwrap();
+    let emu = common::emulator(AudioPace::Fast, Some(scenario)).await;
+    let mut observed = emu.observe();
+    let opts = webrtc(&emu).tool(
+        "get_weather",
+        std::sync::Arc::new(FnToolHandler(|call: voicewire::ToolCall| async move {
+            assert!(call.arguments.contains("Paris"));
+            Ok::<_, String>(r#"{"sky":"sunny"}"#.to_owned())
+        })),
+    );
+    let outcome = text_turn(opts, "what is the weather in Paris?", common::HANG_GUARD)
+        .await
+        .unwrap();
+    assert!(
+        outcome.assistant_transcript.contains("sunny"),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::ToolCall(_)))
+    );
+    let sent = client_events(&mut observed);
+    assert!(
+        sent.contains(&"conversation.item.create".to_owned()),
+        "{sent:?}"
+    );
+    assert!(
+        sent.iter().filter(|t| *t == "response.create").count() >= 2,
+        "{sent:?}"
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupt_over_webrtc_cancels_clears_and_stops_playback() {
+    let emu = common::emulator(AudioPace::RealTime, None).await;
+    let mut observed = emu.observe();
+    let device = ManualDevice::duplex(AudioFormat::WIRE_PCM16_24K);
+    let handle = device.handle();
+    let session = RealtimeVoiceSession::new(webrtc(&emu).audio_device(Box::new(device)));
+    session.start().await.unwrap();
+    session
+        .send_text("tell me about the weather in Paris and in London today")
+        .await
+        .unwrap();
+    events_until(&session, |e| {
+        matches!(e, SessionEvent::AssistantAudioStarted { .. })
+    })
+    .await;
+    // Play 200 ms of the reply as a device would, 10 ms at a time.
+    let mut frame = vec![0i16; 240];
+    let mut played = 0;
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while played < 240 * 20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            played += handle.pull_playback(&mut frame);
+        }
+    })
+    .await
+    .expect("reply audio reached the device");
+
+    session.interrupt().await.unwrap();
+    events_until(&session, |e| matches!(e, SessionEvent::Interrupted { .. })).await;
+    // Playback stops within one 10 ms device frame.
+    let mut after = 0;
+    for _ in 0..20 {
+        after += handle.pull_playback(&mut frame);
+    }
+    assert!(after <= 240, "{after} samples played after the interrupt");
+
+    // The server saw `response.cancel` then `output_audio_buffer.clear` (no truncate: on
+    // WebRTC the server truncates), and answered with `output_audio_buffer.cleared`.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut sent = Vec::new();
+    let mut cleared = false;
+    while let Ok(observation) = observed.try_recv() {
+        match &observation.kind {
+            ObservedKind::ClientEvent(event) => sent.push(
+                event
+                    .event_type(voicewire::protocol::Dialect::Ga)
+                    .to_owned(),
+            ),
+            ObservedKind::ServerEvent(event) => {
+                cleared |= event.event_type(voicewire::protocol::Dialect::Ga)
+                    == "output_audio_buffer.cleared";
+            }
+            _ => {}
+        }
+    }
+    let cancel = sent
+        .iter()
+        .position(|t| t == "response.cancel")
+        .expect("response.cancel sent");
+    let clear = sent
+        .iter()
+        .position(|t| t == "output_audio_buffer.clear")
+        .expect("clear sent");
+    assert!(cancel < clear, "{sent:?}");
+    assert!(
+        !sent.contains(&"conversation.item.truncate".to_owned()),
+        "{sent:?}"
+    );
+    assert!(cleared, "the server cleared its output buffer");
+    session.stop().await.unwrap();
+    emu.shutdown().await;
+}
