@@ -99,6 +99,11 @@ pub enum ContentPart {
         /// Id of the referenced item.
         id: String,
     },
+    /// A part this version does not know (a newer part type, or a known type whose fields do
+    /// not have the known shape), kept exactly as received so nothing is lost and it encodes
+    /// back unchanged. A server should reject it; a client passes it through.
+    #[serde(untagged)]
+    Other(serde_json::Value),
 }
 
 impl ContentPart {
@@ -120,9 +125,11 @@ impl ContentPart {
         Self::OutputText { text: text.into() }
     }
 
-    /// The GA `type` of this part.
-    pub fn ga_type(&self) -> &'static str {
+    /// The GA `type` of this part (for [`ContentPart::Other`], the `type` it carries, or
+    /// `""` when it has none).
+    pub fn ga_type(&self) -> &str {
         match self {
+            Self::Other(raw) => raw_type(raw),
             Self::InputText { .. } => "input_text",
             Self::InputAudio { .. } => "input_audio",
             Self::InputImage { .. } => "input_image",
@@ -133,7 +140,7 @@ impl ContentPart {
     }
 
     /// The beta `type` of this part (`text`/`audio` for assistant parts).
-    pub fn beta_type(&self) -> &'static str {
+    pub fn beta_type(&self) -> &str {
         match self {
             Self::OutputText { .. } => "text",
             Self::OutputAudio { .. } => "audio",
@@ -148,7 +155,7 @@ impl ContentPart {
             Self::InputAudio { transcript, .. } | Self::OutputAudio { transcript, .. } => {
                 transcript.as_deref()
             }
-            Self::InputImage { .. } | Self::ItemReference { .. } => None,
+            Self::InputImage { .. } | Self::ItemReference { .. } | Self::Other(_) => None,
         }
     }
 }
@@ -384,7 +391,11 @@ pub struct McpApprovalResponseItem {
 }
 
 /// A conversation item, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Decoding is strict for the known types (a `message` with a bad `role` is an error that
+/// names the field) and tolerant for the rest: an item type this version does not know
+/// decodes to [`Item::Other`] with its JSON kept, so a newer server never breaks an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum Item {
     /// `message`.
@@ -408,6 +419,45 @@ pub enum Item {
     /// `mcp_approval_response`.
     #[serde(rename = "mcp_approval_response")]
     McpApprovalResponse(McpApprovalResponseItem),
+    /// An item this version does not know (a newer item type, or a known type whose fields do
+    /// not have the known shape), kept exactly as received so the event carrying it still
+    /// decodes and encodes back unchanged. A server should reject it; a client passes it on.
+    #[serde(untagged)]
+    Other(serde_json::Value),
+}
+
+/// The `type` string of a raw JSON object, or `""`.
+fn raw_type(raw: &serde_json::Value) -> &str {
+    raw.get("type")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let raw = serde_json::Value::deserialize(deserializer)?;
+        if !raw.is_object() {
+            return Err(D::Error::custom("an item must be a JSON object"));
+        }
+        let known = match raw_type(&raw) {
+            "message" => MessageItem::deserialize(&raw).map(Self::Message),
+            "function_call" => FunctionCallItem::deserialize(&raw).map(Self::FunctionCall),
+            "function_call_output" => {
+                FunctionCallOutputItem::deserialize(&raw).map(Self::FunctionCallOutput)
+            }
+            "mcp_call" => McpCallItem::deserialize(&raw).map(Self::McpCall),
+            "mcp_list_tools" => McpListToolsItem::deserialize(&raw).map(Self::McpListTools),
+            "mcp_approval_request" => {
+                McpApprovalRequestItem::deserialize(&raw).map(Self::McpApprovalRequest)
+            }
+            "mcp_approval_response" => {
+                McpApprovalResponseItem::deserialize(&raw).map(Self::McpApprovalResponse)
+            }
+            _ => return Ok(Self::Other(raw)),
+        };
+        known.map_err(D::Error::custom)
+    }
 }
 
 impl Item {
@@ -461,6 +511,7 @@ impl Item {
             Self::McpListTools(i) => i.id.as_deref(),
             Self::McpApprovalRequest(i) => i.id.as_deref(),
             Self::McpApprovalResponse(i) => i.id.as_deref(),
+            Self::Other(raw) => raw.get("id").and_then(serde_json::Value::as_str),
         }
     }
 
@@ -475,12 +526,18 @@ impl Item {
             Self::McpListTools(i) => i.id = id,
             Self::McpApprovalRequest(i) => i.id = id,
             Self::McpApprovalResponse(i) => i.id = id,
+            Self::Other(raw) => {
+                if let (Some(map), Some(id)) = (raw.as_object_mut(), id) {
+                    map.insert("id".to_owned(), serde_json::Value::String(id));
+                }
+            }
         }
     }
 
-    /// The `type` tag.
-    pub fn item_type(&self) -> &'static str {
+    /// The `type` tag (for [`Item::Other`], the `type` it carries, or `""`).
+    pub fn item_type(&self) -> &str {
         match self {
+            Self::Other(raw) => raw_type(raw),
             Self::Message(_) => "message",
             Self::FunctionCall(_) => "function_call",
             Self::FunctionCallOutput(_) => "function_call_output",

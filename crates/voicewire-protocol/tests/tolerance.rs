@@ -357,3 +357,52 @@ proptest! {
         prop_assert_eq!(event.encode(Dialect::Ga).unwrap(), text);
     }
 }
+
+#[test]
+fn unknown_item_and_part_types_are_kept_not_fatal() {
+    // A newer server may add item and content part types: the event still decodes, the
+    // unknown pieces keep their JSON, and encoding writes them back unchanged.
+    let text = r#"{"type":"conversation.item.added","event_id":"e1","item":{"id":"item_9","type":"reasoning","summary":[{"text":"hm"}]}}"#;
+    let event = ServerEvent::decode(text).unwrap();
+    let ServerEvent::ConversationItemAdded(added) = &event else {
+        panic!("expected conversation.item.added, got {event:?}")
+    };
+    let voicewire_protocol::Item::Other(raw) = &added.item else {
+        panic!("expected Item::Other, got {:?}", added.item)
+    };
+    assert_eq!(raw["summary"][0]["text"], "hm");
+    assert_eq!(added.item.item_type(), "reasoning");
+    assert_eq!(added.item.id(), Some("item_9"));
+    let reencoded: Value = serde_json::from_str(&event.encode(Dialect::Ga).unwrap()).unwrap();
+    assert_eq!(reencoded, serde_json::from_str::<Value>(text).unwrap());
+
+    let text = r#"{"type":"conversation.item.added","event_id":"e2","item":{"id":"item_1","type":"message","role":"user","content":[{"type":"input_video","url":"x"},{"type":"input_text","text":"hi"}]}}"#;
+    let event = ServerEvent::decode(text).unwrap();
+    let ServerEvent::ConversationItemAdded(added) = &event else {
+        panic!("expected conversation.item.added, got {event:?}")
+    };
+    let voicewire_protocol::Item::Message(message) = &added.item else {
+        panic!("expected a message, got {:?}", added.item)
+    };
+    assert!(matches!(
+        &message.content[0],
+        voicewire_protocol::ContentPart::Other(raw) if raw["url"] == "x"
+    ));
+    assert_eq!(message.content[0].ga_type(), "input_video");
+    assert_eq!(message.content[1].text_or_transcript(), Some("hi"));
+    let reencoded: Value = serde_json::from_str(&event.encode(Dialect::Ga).unwrap()).unwrap();
+    assert_eq!(reencoded, serde_json::from_str::<Value>(text).unwrap());
+}
+
+#[test]
+fn a_known_item_type_with_a_bad_shape_is_still_an_error() {
+    let err = ServerEvent::decode(
+        r#"{"type":"conversation.item.added","event_id":"e","item":{"type":"function_call","call_id":5}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, DecodeErrorKind::InvalidField);
+    assert_eq!(err.event_type.as_deref(), Some("conversation.item.added"));
+    let err =
+        ClientEvent::decode(r#"{"type":"conversation.item.create","item":"message"}"#).unwrap_err();
+    assert_eq!(err.kind, DecodeErrorKind::InvalidField);
+}
