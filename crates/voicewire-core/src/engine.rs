@@ -158,7 +158,13 @@ pub struct Engine {
     cut_responses: VecDeque<String>,
     flush_cause: Option<InterruptCause>,
     open_transcripts: Vec<OpenTranscript>,
-    webrtc_playing: bool,
+    /// WebRTC: the item the server is playing (between `output_audio_buffer.started` and
+    /// `.stopped`/`.cleared`).
+    webrtc_playing: Option<String>,
+    input_samples_on_track: u64,
+    output_samples_on_track: u64,
+    /// The latest assistant message item per response (WebRTC names playback by response).
+    assistant_item: Option<(String, String)>,
 }
 
 impl Engine {
@@ -195,7 +201,10 @@ impl Engine {
             cut_responses: VecDeque::new(),
             flush_cause: None,
             open_transcripts: Vec::new(),
-            webrtc_playing: false,
+            webrtc_playing: None,
+            input_samples_on_track: 0,
+            output_samples_on_track: 0,
+            assistant_item: None,
         }
     }
 
@@ -770,15 +779,29 @@ impl Engine {
         }
         match self.config.audio_path {
             AudioPath::MediaTrack => {
-                let audible = self.webrtc_playing || active.is_some();
+                let audible = self.webrtc_playing.is_some() || active.is_some();
                 if !server_cancels && audible {
                     self.outputs
                         .push_back(Output::Send(Box::new(ClientEvent::clear_output_audio())));
                 }
+                if audible && self.config.local_playback {
+                    // Remote-track audio already buffered locally must stop at once too.
+                    self.outputs.push_back(Output::Audio(AudioCommand::Flush));
+                }
                 if audible {
                     self.metrics.interruptions += 1;
-                    let item_id = self.playing.first().map(|p| p.item_id.clone());
+                    let item_id = self
+                        .webrtc_playing
+                        .take()
+                        .or_else(|| self.playing.first().map(|p| p.item_id.clone()));
                     self.playing.clear();
+                    if let Some(id) = &item_id {
+                        self.outputs
+                            .push_back(Output::Emit(SessionEvent::AssistantAudioStopped {
+                                item_id: id.clone(),
+                                played_ms: None,
+                            }));
+                    }
                     self.outputs
                         .push_back(Output::Emit(SessionEvent::Interrupted {
                             cause,
@@ -826,9 +849,17 @@ impl Engine {
     /// Microphone audio (24 kHz mono PCM16). On WebSocket it is gathered into chunks of
     /// `input_chunk_ms` and sent as `input_audio_buffer.append`; dropped while muted, not
     /// live, or (push-to-talk) not talking.
-    pub fn handle_input_audio(&mut self, samples: &[i16], _now: Timestamp) {
-        if !self.accepts_input_audio() || self.config.audio_path == AudioPath::MediaTrack {
-            return;
+    ///
+    /// Returns true when the driver must put these samples on the media track itself
+    /// (WebRTC, and only when input is accepted); they are counted as sent.
+    pub fn handle_input_audio(&mut self, samples: &[i16], _now: Timestamp) -> bool {
+        if !self.accepts_input_audio() {
+            return false;
+        }
+        if self.config.audio_path == AudioPath::MediaTrack {
+            self.input_samples_on_track += samples.len() as u64;
+            self.metrics.audio_ms_sent = self.input_samples_on_track / WIRE_SAMPLES_PER_MS;
+            return true;
         }
         let chunk =
             (u64::from(self.config.input_chunk_ms.clamp(20, 100)) * WIRE_SAMPLES_PER_MS) as usize;
@@ -842,6 +873,15 @@ impl Engine {
                 self.flush_input_chunk();
             }
         }
+        false
+    }
+
+    /// Assistant audio that arrived on a media track (WebRTC), for the metrics.
+    /// (Time to first audio comes from `output_audio_buffer.started`: a track may carry
+    /// silence before the answer.)
+    pub fn handle_track_audio(&mut self, samples: usize, _now: Timestamp) {
+        self.output_samples_on_track += samples as u64;
+        self.metrics.audio_ms_received = self.output_samples_on_track / WIRE_SAMPLES_PER_MS;
     }
 
     fn flush_input_chunk(&mut self) {
@@ -1012,7 +1052,9 @@ impl Engine {
                     item_id: Some(ev.item_id),
                     audio_start_ms: ev.audio_start_ms,
                 });
-                if !self.playing.is_empty() || self.active_response.is_some() || self.webrtc_playing
+                if !self.playing.is_empty()
+                    || self.active_response.is_some()
+                    || self.webrtc_playing.is_some()
                 {
                     self.interrupt_with(InterruptCause::UserSpeech, now);
                 }
@@ -1025,25 +1067,27 @@ impl Engine {
                 });
             }
             E::OutputAudioBufferStarted(ev) => {
-                self.webrtc_playing = true;
-                if self.config.audio_path == AudioPath::MediaTrack {
+                let item_id = match &self.assistant_item {
+                    Some((response, item)) if *response == ev.response_id => item.clone(),
+                    _ => ev.response_id.clone(),
+                };
+                if self.webrtc_playing.is_none() && self.config.audio_path == AudioPath::MediaTrack
+                {
                     self.record_first_audio(now);
-                    let item_id = self
-                        .playing
-                        .first()
-                        .map_or_else(|| ev.response_id.clone(), |p| p.item_id.clone());
-                    self.emit(SessionEvent::AssistantAudioStarted { item_id });
+                    self.emit(SessionEvent::AssistantAudioStarted {
+                        item_id: item_id.clone(),
+                    });
                 }
+                self.webrtc_playing = Some(item_id);
             }
             E::OutputAudioBufferStopped(_) | E::OutputAudioBufferCleared(_) => {
-                let was = std::mem::replace(&mut self.webrtc_playing, false);
-                if was && self.config.audio_path == AudioPath::MediaTrack {
-                    for p in std::mem::take(&mut self.playing) {
-                        self.emit(SessionEvent::AssistantAudioStopped {
-                            item_id: p.item_id,
-                            played_ms: None,
-                        });
-                    }
+                if let Some(item_id) = self.webrtc_playing.take()
+                    && self.config.audio_path == AudioPath::MediaTrack
+                {
+                    self.emit(SessionEvent::AssistantAudioStopped {
+                        item_id,
+                        played_ms: None,
+                    });
                 }
             }
             E::ResponseCreated(ev) => {
@@ -1057,6 +1101,12 @@ impl Engine {
                         call.id.as_deref().unwrap_or(""),
                         Some(&ev.response_id),
                     );
+                }
+                if let Item::Message(m) = &ev.item
+                    && m.role == WireRole::Assistant
+                    && let Some(id) = &m.id
+                {
+                    self.assistant_item = Some((ev.response_id.clone(), id.clone()));
                 }
                 self.item_added(ev.item, None);
             }

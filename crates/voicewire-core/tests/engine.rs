@@ -377,15 +377,36 @@ fn webrtc_interrupt_is_cancel_plus_clear_and_never_truncates() {
     });
     h.go_live();
     h.response_created("resp_1");
+    h.assistant_item("resp_1", "item_a");
     h.server(r#"{"type":"output_audio_buffer.started","event_id":"e","response_id":"resp_1"}"#);
+    assert!(h.events.iter().any(
+        |e| matches!(e, SessionEvent::AssistantAudioStarted { item_id } if item_id == "item_a")
+    ));
     h.sent.clear();
     h.engine.interrupt(h.now).unwrap();
     h.drain();
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        SessionEvent::AssistantAudioStopped { item_id, played_ms: None } if item_id == "item_a"
+    )));
     assert_eq!(
         h.sent_types(),
         vec!["response.cancel", "output_audio_buffer.clear"]
     );
-    assert!(h.audio.is_empty());
+    assert_eq!(
+        h.audio,
+        vec![AudioCommand::Flush],
+        "locally buffered track audio stops too"
+    );
+    h.engine.handle_playout_flushed(
+        &[FlushedItem {
+            item_id: "remote-track".into(),
+            played_ms: 300,
+        }],
+        h.now,
+    );
+    h.drain();
+    assert!(h.truncates().is_empty(), "the server truncates on WebRTC");
     assert!(h.events.iter().any(|e| matches!(
         e,
         SessionEvent::Interrupted {
@@ -1021,5 +1042,49 @@ fn a_tool_call_owed_across_a_reconnect_is_answered_on_the_new_connection() {
     assert!(
         json[1].contains("function_call_output") && json[1].contains("sunny"),
         "{json:?}"
+    );
+}
+
+#[test]
+fn webrtc_playback_start_and_stop_follow_the_output_audio_buffer_events() {
+    let mut h = Harness::new(EngineConfig {
+        audio_path: AudioPath::MediaTrack,
+        ..vad_config()
+    });
+    h.go_live();
+    h.advance(100);
+    h.server(r#"{"type":"input_audio_buffer.speech_stopped","event_id":"e","item_id":"item_u","audio_end_ms":900}"#);
+    h.response_created("resp_1");
+    h.assistant_item("resp_1", "item_a");
+    h.advance(250);
+    h.server(r#"{"type":"output_audio_buffer.started","event_id":"e","response_id":"resp_1"}"#);
+    h.response_done("resp_1", "completed");
+    h.server(r#"{"type":"output_audio_buffer.stopped","event_id":"e","response_id":"resp_1"}"#);
+    let audio_events: Vec<&SessionEvent> = h
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                SessionEvent::AssistantAudioStarted { .. }
+                    | SessionEvent::AssistantAudioStopped { .. }
+            )
+        })
+        .collect();
+    assert_eq!(
+        audio_events,
+        vec![
+            &SessionEvent::AssistantAudioStarted {
+                item_id: "item_a".into()
+            },
+            &SessionEvent::AssistantAudioStopped {
+                item_id: "item_a".into(),
+                played_ms: None
+            },
+        ]
+    );
+    assert_eq!(
+        h.engine.metrics().last_time_to_first_audio,
+        Some(Duration::from_millis(250))
     );
 }

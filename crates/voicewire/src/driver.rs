@@ -26,7 +26,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, TokenError, TransportError};
 use crate::options::SessionOptions;
 use crate::tools::ToolRegistry;
-use crate::transport::{self, AudioPath, ConnectParams, Incoming, Link, Outgoing, Transport};
+use crate::transport::{self, ConnectParams, Incoming, Link, Outgoing, Transport};
 
 /// How often the driver moves audio between the device rings, the engine and the transport.
 pub(crate) const AUDIO_TICK: Duration = Duration::from_millis(10);
@@ -290,6 +290,7 @@ impl Driver {
             }
             Some(Incoming::OutputAudio(samples)) => {
                 // WebRTC: the remote track's audio, already at the wire rate.
+                self.engine.handle_track_audio(samples.len(), now);
                 if let Some(p) = self.pipeline.as_mut()
                     && let Err(e) = p.play("remote-track", &samples)
                 {
@@ -548,19 +549,16 @@ impl Driver {
     }
 
     fn feed_input(&mut self, samples: &[i16], now: Timestamp) {
-        match self.link.as_ref().map(|l| l.audio_path) {
-            Some(AudioPath::MediaTrack) => {
-                if self.engine.accepts_input_audio()
-                    && let Some(link) = self.link.as_ref()
-                    && link
-                        .outgoing
-                        .try_send(Outgoing::InputAudio(samples.to_vec()))
-                        .is_err()
-                {
-                    tracing::debug!("media track queue full; input audio dropped");
-                }
-            }
-            _ => self.engine.handle_input_audio(samples, now),
+        // The engine gathers WebSocket audio into events itself; for a media track it only
+        // says whether these samples may go out (live, not muted, talking).
+        if self.engine.handle_input_audio(samples, now)
+            && let Some(link) = self.link.as_ref()
+            && link
+                .outgoing
+                .try_send(Outgoing::InputAudio(samples.to_vec()))
+                .is_err()
+        {
+            tracing::debug!("media track queue full; input audio dropped");
         }
     }
 
