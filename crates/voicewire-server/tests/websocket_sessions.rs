@@ -422,6 +422,14 @@ async fn items_create_retrieve_delete_with_previous_item_id() {
         .await;
     let error = client.next().await;
     assert_eq!(error["error"]["code"], "invalid_value");
+    // An item type the service does not know is refused, naming the field.
+    client
+        .send(json!({"type":"conversation.item.create","event_id":"e10","item":{"type":"reasoning","summary":[]}}))
+        .await;
+    let error = client.next().await;
+    assert_eq!(error["error"]["code"], "invalid_value");
+    assert_eq!(error["error"]["param"], "item.type");
+    assert_eq!(error["error"]["event_id"], "e10");
     // A user audio item keeps its audio for retrieval.
     let audio = fixture("speech_stop_24k.wav");
     client

@@ -1030,6 +1030,17 @@ impl SessionActor {
             mut item,
             ..
         } = event;
+        if let Item::Other(_) = &item {
+            // The real service validates the item type; an unknown one is refused.
+            let message_text = format!(
+                "Invalid value: '{}'. Supported values are: 'message', 'function_call', \
+                 'function_call_output', 'mcp_approval_response'.",
+                item.item_type()
+            );
+            self.error(ApiError::invalid_value("item.type", message_text), event_id)
+                .await;
+            return;
+        }
         let input_format = self.config.input_format().unwrap_or(AudioFormat::PCM16_24K);
         let mut audio = None;
         if let Item::Message(message) = &mut item {
