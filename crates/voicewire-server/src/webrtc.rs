@@ -105,7 +105,12 @@ async fn answer_call(
     query: CallQuery,
     request: Request,
 ) -> Result<Response, CallError> {
-    let secret_session = authorize(&shared, request.headers())?;
+    // The body is read before the request is judged: answering while a client is still
+    // uploading makes HTTP clients see a reset connection instead of our error.
+    let headers = request.headers().clone();
+    let offer = read_offer(&shared, request).await;
+    let secret_session = authorize(&shared, &headers)?;
+    let (offer, session_part) = offer?;
     if shared.session_count() >= shared.max_sessions {
         return Err(CallError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -116,8 +121,7 @@ async fn answer_call(
             ),
         ));
     }
-    let media_ip = media_address(request.headers());
-    let (offer, session_part) = read_offer(&shared, request).await?;
+    let media_ip = media_address(&headers);
     let initial = session_part.or(secret_session);
     let model = query.model.or_else(|| {
         initial

@@ -538,3 +538,43 @@ async fn bad_requests_get_the_service_error_shape() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_shaped_offer_without_candidates_is_answered() {
+    // The offer the interop test posts with openai-python: Chrome's codec list and
+    // attributes, trickle ICE (no candidates yet), actpass.
+    let offer = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../interop/python/browser_offer.sdp"),
+    )
+    .unwrap();
+    let emulator = emulator_with(EmulatorConfig::default()).await;
+    let session = json!({"type": "realtime", "model": "gpt-realtime"});
+    let (content_type, body) = multipart(&offer, &session);
+    let reply = post(
+        &emulator,
+        "/v1/realtime/calls",
+        Some("sk-test"),
+        &content_type,
+        &body,
+    )
+    .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let answer = voicewire_rtc::SdpSummary::inspect(&reply.body).unwrap();
+    assert!(
+        answer.has_audio && answer.audio_has_opus && answer.has_data_channel,
+        "{answer:?}"
+    );
+    assert_eq!(answer.audio_direction, "sendrecv");
+    assert!(
+        answer.candidate_count >= 1,
+        "the answer carries the emulator's candidates"
+    );
+    assert!(reply.body.contains("a=setup:passive"), "{}", reply.body);
+    assert!(
+        reply.body.contains("a=rtpmap:111 opus/48000/2"),
+        "{}",
+        reply.body
+    );
+    emulator.shutdown().await;
+}
