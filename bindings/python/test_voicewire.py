@@ -134,7 +134,7 @@ async def test_text_turn_with_a_python_tool_handler():
 @pytest.mark.asyncio
 async def test_a_bad_token_is_a_typed_auth_error():
     use_this_loop_for_callbacks()
-    session = vw.RealtimeVoiceSession(options(), BackendTokens("sk-wrong"), None, vw.AudioChoice.NO_DEVICE())
+    session = vw.RealtimeVoiceSession(options(), BackendTokens("sk-wrong"), WeatherTool(), vw.AudioChoice.NO_DEVICE())
     with pytest.raises(vw.VoiceError.Auth):
         await asyncio.wait_for(session.start(), TIMEOUT)
     assert isinstance(session.state(), vw.SessionState.FAILED)

@@ -28,6 +28,11 @@ vw_node_tools() {
   rm -f "$VW_NODE_TOOLS/.vw-installed"
   cp "$VW_TOOLS_DIR/node-tools.package.json" "$VW_NODE_TOOLS/package.json"
   (cd "$VW_NODE_TOOLS" && retry 3 npm install --no-audit --no-fund --loglevel=error)
+  # Generated TypeScript imports @ubjs/core; npm's copy (0.31.0-3) does not match the
+  # 0.31.0-5 generator, whose own copy ships inside the ubrn package.
+  mkdir -p "$VW_NODE_TOOLS/node_modules/@ubjs"
+  rm -rf "$VW_NODE_TOOLS/node_modules/@ubjs/core"
+  ln -s ../uniffi-bindgen-react-native/typescript "$VW_NODE_TOOLS/node_modules/@ubjs/core"
   echo "$want" >"$VW_NODE_TOOLS/.vw-installed"
 }
 

@@ -36,25 +36,26 @@ impl std::fmt::Debug for RealtimeVoiceSession {
 #[uniffi::export]
 impl RealtimeVoiceSession {
     /// A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
-    /// `options.session.tools` (without one, answer `ToolCall` events with
-    /// [`Self::send_tool_output`]).
+    /// `options.session.tools` (it is never called when no tools are configured).
+    ///
+    /// The handler is required rather than optional because uniffi-bindgen-react-native
+    /// 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
+    /// `FfiConverterObjectWithCallbacks.writeIntoCursor` skips the foreign-handle map).
     #[uniffi::constructor]
     pub fn new(
         options: SessionOptions,
         token_provider: Arc<dyn TokenProvider>,
-        tool_handler: Option<Arc<dyn ToolHandler>>,
+        tool_handler: Arc<dyn ToolHandler>,
         audio: AudioChoice,
     ) -> Result<Arc<Self>, VoiceError> {
         let token_source =
             voicewire::TokenSource::Provider(Arc::new(ForeignTokenProvider(token_provider)));
         let mut rust_options = options.to_rust(token_source)?;
-        if let Some(handler) = tool_handler {
-            let adapter: Arc<dyn voicewire::ToolHandler> = Arc::new(ForeignToolHandler(handler));
-            for tool in options.session.tools.iter().flatten() {
-                rust_options
-                    .tools
-                    .register(tool.name.clone(), Arc::clone(&adapter));
-            }
+        let adapter: Arc<dyn voicewire::ToolHandler> = Arc::new(ForeignToolHandler(tool_handler));
+        for tool in options.session.tools.iter().flatten() {
+            rust_options
+                .tools
+                .register(tool.name.clone(), Arc::clone(&adapter));
         }
         rust_options.audio_device = audio.into_device()?;
         Ok(Arc::new(RealtimeVoiceSession {

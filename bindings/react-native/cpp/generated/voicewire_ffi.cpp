@@ -273,7 +273,7 @@ extern "C" {
     /*handle*/ uint64_t uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(
         RustBuffer options, 
         /*handle*/ uint64_t token_provider, 
-        RustBuffer tool_handler, 
+        /*handle*/ uint64_t tool_handler, 
         RustBuffer audio, 
         RustCallStatus *uniffi_out_err
     );
@@ -5295,7 +5295,7 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_free_realtimevoiceses
 }
 jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
-        auto value = uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[1]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[2]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[3]), 
+        auto value = uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[1]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[2]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[3]), 
             &status
         );
         uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);

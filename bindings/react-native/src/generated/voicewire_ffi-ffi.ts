@@ -92,7 +92,7 @@ interface NativeModuleInterface {
     ubrn_uniffi_voicewire_ffi_fn_method_manualaudio_is_running(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): number;
     ubrn_uniffi_voicewire_ffi_fn_method_manualaudio_pull_playback(uniffiSelf: bigint, frames: number, uniffi_out_err: UniffiRustCallStatus): Uint8Array;
     ubrn_uniffi_voicewire_ffi_fn_method_manualaudio_push_capture(uniffiSelf: bigint, pcm16le: Uint8Array, uniffi_out_err: UniffiRustCallStatus): number;
-    ubrn_uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(options: Uint8Array, tokenProvider: bigint, toolHandler: Uint8Array, audio: Uint8Array, uniffi_out_err: UniffiRustCallStatus): bigint;
+    ubrn_uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(options: Uint8Array, tokenProvider: bigint, toolHandler: bigint, audio: Uint8Array, uniffi_out_err: UniffiRustCallStatus): bigint;
     ubrn_uniffi_voicewire_ffi_fn_method_realtimevoicesession_interrupt(uniffiSelf: bigint): bigint;
     ubrn_uniffi_voicewire_ffi_fn_method_realtimevoicesession_is_muted(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): number;
     ubrn_uniffi_voicewire_ffi_fn_method_realtimevoicesession_metrics(uniffiSelf: bigint, uniffi_out_err: UniffiRustCallStatus): Uint8Array;

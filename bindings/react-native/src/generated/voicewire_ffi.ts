@@ -3943,10 +3943,13 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     readonly [pointerLiteralSymbol]: UniffiHandle;
 /**
  * A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
- * `options.session.tools` (without one, answer `ToolCall` events with
- * [`Self::send_tool_output`]).
+ * `options.session.tools` (it is never called when no tools are configured).
+ *
+ * The handler is required rather than optional because uniffi-bindgen-react-native
+ * 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
+ * `FfiConverterObjectWithCallbacks.writeIntoCursor` skips the foreign-handle map).
  */
-    constructor(options: SessionOptions, tokenProvider: TokenProvider, toolHandler: ToolHandler | undefined, audio: AudioChoice) /*throws*/ {
+    constructor(options: SessionOptions, tokenProvider: TokenProvider, toolHandler: ToolHandler, audio: AudioChoice) /*throws*/ {
         super();
         const pointer =
             uniffiCaller.rustCallWithError(
@@ -3955,7 +3958,7 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
                 return nativeModule().ubrn_uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(
         FfiConverterTypeSessionOptions.lower(options, nativeModule().rustbuffer_alloc),
         FfiConverterTypeTokenProvider.lower(tokenProvider, nativeModule().rustbuffer_alloc),
-        FfiConverterOptionalTypeToolHandler.lower(toolHandler, nativeModule().rustbuffer_alloc),
+        FfiConverterTypeToolHandler.lower(toolHandler, nativeModule().rustbuffer_alloc),
         FfiConverterTypeAudioChoice.lower(audio, nativeModule().rustbuffer_alloc),
                 callStatus);
             },
@@ -4892,9 +4895,6 @@ const FfiConverterOptionalTypeReconnectConfig = new FfiConverterOptional(FfiConv
 // FfiConverter for SessionEvent | undefined
 const FfiConverterOptionalTypeSessionEvent = new FfiConverterOptional(FfiConverterTypeSessionEvent);
 
-// FfiConverter for ToolHandler | undefined
-const FfiConverterOptionalTypeToolHandler = new FfiConverterOptional(FfiConverterTypeToolHandler);
-
 
 /**
  * This should be called before anything else.
@@ -4935,7 +4935,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture() !== 63360) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() !== 3417) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() !== 345) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_interrupt() !== 6094) {

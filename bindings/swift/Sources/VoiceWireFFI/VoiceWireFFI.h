@@ -427,7 +427,7 @@ void uniffi_voicewire_ffi_fn_free_realtimevoicesession(uint64_t handle, RustCall
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_VOICEWIRE_FFI_FN_CONSTRUCTOR_REALTIMEVOICESESSION_NEW
 #define UNIFFI_FFIDEF_UNIFFI_VOICEWIRE_FFI_FN_CONSTRUCTOR_REALTIMEVOICESESSION_NEW
-uint64_t uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(RustBuffer options, uint64_t token_provider, RustBuffer tool_handler, RustBuffer audio, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(RustBuffer options, uint64_t token_provider, uint64_t tool_handler, RustBuffer audio, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_VOICEWIRE_FFI_FN_METHOD_REALTIMEVOICESESSION_INTERRUPT

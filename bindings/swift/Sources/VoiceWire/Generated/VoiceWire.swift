@@ -1122,16 +1122,19 @@ open class RealtimeVoiceSession: RealtimeVoiceSessionProtocol, @unchecked Sendab
     }
     /**
      * A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
-     * `options.session.tools` (without one, answer `ToolCall` events with
-     * [`Self::send_tool_output`]).
+     * `options.session.tools` (it is never called when no tools are configured).
+     *
+     * The handler is required rather than optional because uniffi-bindgen-react-native
+     * 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
+     * `FfiConverterObjectWithCallbacks.writeIntoCursor` skips the foreign-handle map).
      */
-public convenience init(options: SessionOptions, tokenProvider: TokenProvider, toolHandler: ToolHandler?, audio: AudioChoice)throws  {
+public convenience init(options: SessionOptions, tokenProvider: TokenProvider, toolHandler: ToolHandler, audio: AudioChoice)throws  {
     let handle =
         try rustCallWithError(FfiConverterTypeVoiceError_lift) {
     uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(
         FfiConverterTypeSessionOptions_lower(options),
         FfiConverterTypeTokenProvider_lower(tokenProvider),
-        FfiConverterOptionTypeToolHandler.lower(toolHandler),
+        FfiConverterTypeToolHandler_lower(toolHandler),
         FfiConverterTypeAudioChoice_lower(audio),$0
     )
 }
@@ -4826,30 +4829,6 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeToolHandler: FfiConverterRustBuffer {
-    typealias SwiftType = ToolHandler?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeToolHandler.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeToolHandler.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterOptionTypeReconnectConfig: FfiConverterRustBuffer {
     typealias SwiftType = ReconnectConfig?
 
@@ -5273,7 +5252,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_constructor_manualaudio_new() != 42506) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 3417) {
+    if (uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 345) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -74,7 +74,7 @@ private suspend fun textTurnWithKotlinToolHandler() {
 }
 
 private suspend fun badTokenIsTypedAuthError() {
-    val session = RealtimeVoiceSession(options(), backendTokens("sk-wrong"), null, AudioChoice.NoDevice)
+    val session = RealtimeVoiceSession(options(), backendTokens("sk-wrong"), toolHandlers(emptyMap()), AudioChoice.NoDevice)
     try {
         session.start()
         throw AssertionError("start succeeded with a bad token")

@@ -857,7 +857,7 @@ external fun uniffi_voicewire_ffi_fn_clone_realtimevoicesession(`handle`: Long,u
 ): Long
 external fun uniffi_voicewire_ffi_fn_free_realtimevoicesession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
-external fun uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(`options`: RustBuffer.ByValue,`tokenProvider`: Long,`toolHandler`: RustBuffer.ByValue,`audio`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+external fun uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(`options`: RustBuffer.ByValue,`tokenProvider`: Long,`toolHandler`: Long,`audio`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_voicewire_ffi_fn_method_realtimevoicesession_interrupt(`ptr`: Long,
 ): Long
@@ -1101,7 +1101,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_constructor_manualaudio_new() != 42506) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 3417) {
+    if (lib.uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 345) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2499,15 +2499,18 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
     }
     /**
      * A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
-     * `options.session.tools` (without one, answer `ToolCall` events with
-     * [`Self::send_tool_output`]).
+     * `options.session.tools` (it is never called when no tools are configured).
+     *
+     * The handler is required rather than optional because uniffi-bindgen-react-native
+     * 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
+     * `FfiConverterObjectWithCallbacks.writeIntoCursor` skips the foreign-handle map).
      */
-    constructor(`options`: SessionOptions, `tokenProvider`: TokenProvider, `toolHandler`: ToolHandler?, `audio`: AudioChoice) :
+    constructor(`options`: SessionOptions, `tokenProvider`: TokenProvider, `toolHandler`: ToolHandler, `audio`: AudioChoice) :
         this(UniffiWithHandle, 
     uniffiRustCallWithError(VoiceException) { _status ->
     UniffiLib.uniffi_voicewire_ffi_fn_constructor_realtimevoicesession_new(
     
-        FfiConverterTypeSessionOptions.lower(`options`),FfiConverterTypeTokenProvider.lower(`tokenProvider`),FfiConverterOptionalTypeToolHandler.lower(`toolHandler`),FfiConverterTypeAudioChoice.lower(`audio`),_status)
+        FfiConverterTypeSessionOptions.lower(`options`),FfiConverterTypeTokenProvider.lower(`tokenProvider`),FfiConverterTypeToolHandler.lower(`toolHandler`),FfiConverterTypeAudioChoice.lower(`audio`),_status)
 }
     )
 
@@ -6742,38 +6745,6 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeToolHandler: FfiConverterRustBuffer<ToolHandler?> {
-    override fun read(buf: ByteBuffer): ToolHandler? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeToolHandler.read(buf)
-    }
-
-    override fun allocationSize(value: ToolHandler?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeToolHandler.allocationSize(value)
-        }
-    }
-
-    override fun write(value: ToolHandler?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeToolHandler.write(value, buf)
         }
     }
 }
