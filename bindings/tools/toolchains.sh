@@ -98,15 +98,18 @@ _vw_debootstrap() {
     { tail -20 "$VW_CACHE/debootstrap.log" >&2; return 1; }
 }
 
+# libasound2t64: the test library is built with --all-features, which links ALSA (desktop audio).
+VW_SWIFT_PACKAGES="swiftlang libc6-dev libstdc++-14-dev libasound2t64"
+
 vw_swift_chroot() {
-  if [ -f "$SWIFT_ROOT/.vw-complete" ]; then return 0; fi
+  if _vw_stamp_matches "$SWIFT_ROOT/.vw-complete" "$VW_SWIFT_PACKAGES"; then return 0; fi
   [ "$(id -u)" -eq 0 ] || { echo "the Swift chroot needs root (debootstrap, mount, chroot)" >&2; return 1; }
   _vw_chroot_umount_all
   if [ -n "$(_vw_chroot_mounts)" ]; then
     echo "refusing to touch $SWIFT_ROOT: something is still mounted inside it" >&2
     return 1
   fi
-  if [ -d "$SWIFT_ROOT" ] && [ ! -f "$SWIFT_ROOT/.vw-bootstrapped" ]; then
+  if [ -d "$SWIFT_ROOT" ] && [ ! -f "$SWIFT_ROOT/.vw-bootstrapped" ] && [ ! -f "$SWIFT_ROOT/.vw-complete" ]; then
     # An interrupted debootstrap leaves a half-made tree; start it over (nothing is mounted).
     log "removing an incomplete chroot at $SWIFT_ROOT"
     rm -rf --one-file-system "$SWIFT_ROOT"
@@ -123,7 +126,7 @@ vw_swift_chroot() {
     touch "$SWIFT_ROOT/.vw-bootstrapped"
   fi
   log "installing swiftlang in the chroot"
-  retry 3 vw_chroot_run 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends swiftlang libc6-dev libstdc++-14-dev >/dev/null'
+  retry 3 vw_chroot_run "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $VW_SWIFT_PACKAGES >/dev/null"
   vw_chroot_run 'swift --version' >&2
-  touch "$SWIFT_ROOT/.vw-complete"
+  echo "$VW_SWIFT_PACKAGES" >"$SWIFT_ROOT/.vw-complete"
 }
