@@ -1,0 +1,2 @@
+// Expo config plugin entry: `"plugins": [["@voicewire/react-native", { "microphonePermission": "…" }]]`.
+module.exports = require('./plugin/withVoiceWire');
