@@ -33,8 +33,11 @@ for t in "${targets[@]}"; do
   cargo rustc -p voicewire-ffi --lib --profile "$profile" --target "$t" --crate-type staticlib
 done
 
+# cargo names the dev profile's directory "debug".
+outdir="$profile"
+[ "$profile" = "dev" ] && outdir="debug"
 if [ "$(uname)" != "Darwin" ]; then
-  log "not on macOS: built $CARGO_TARGET_DIR/aarch64-apple-ios/$profile/libvoicewire_ffi.a only"
+  log "not on macOS: built $CARGO_TARGET_DIR/aarch64-apple-ios/$outdir/libvoicewire_ffi.a only"
   exit 0
 fi
 
@@ -44,9 +47,9 @@ cp bindings/swift/Sources/VoiceWireFFI/VoiceWireFFI.h "$headers/"
 printf 'module VoiceWireFFI {\n    header "VoiceWireFFI.h"\n    export *\n}\n' >"$headers/module.modulemap"
 rm -rf "$out"
 xcodebuild -create-xcframework \
-  -library "$CARGO_TARGET_DIR/aarch64-apple-ios/$profile/libvoicewire_ffi.a" -headers "$headers" \
-  -library "$CARGO_TARGET_DIR/aarch64-apple-ios-sim/$profile/libvoicewire_ffi.a" -headers "$headers" \
-  -library "$CARGO_TARGET_DIR/aarch64-apple-darwin/$profile/libvoicewire_ffi.a" -headers "$headers" \
+  -library "$CARGO_TARGET_DIR/aarch64-apple-ios/$outdir/libvoicewire_ffi.a" -headers "$headers" \
+  -library "$CARGO_TARGET_DIR/aarch64-apple-ios-sim/$outdir/libvoicewire_ffi.a" -headers "$headers" \
+  -library "$CARGO_TARGET_DIR/aarch64-apple-darwin/$outdir/libvoicewire_ffi.a" -headers "$headers" \
   -output "$out"
 rm -rf "$headers"
 log "wrote $out"
