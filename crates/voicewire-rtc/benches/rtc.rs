@@ -7,7 +7,10 @@
 //! * `audio/one_second_round_trip`: 50 Opus packets (1 s of 20 ms frames) written
 //!   unpaced by each side and received by the other: SRTP, RTP and the event queues
 //!   for one second of audio in each direction, i.e. the transport's CPU per audio
-//!   second (the codec's share is measured in voicewire-audio's benches).
+//!   second.
+//! * `codec/encode_one_second` and `codec/decode_one_second`: the adapters' Opus work for
+//!   one second of 24 kHz speech-like audio (a swept tone), so the whole WebRTC path's CPU
+//!   per audio second is the transport plus these.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::time::{Duration, Instant};
@@ -164,5 +167,54 @@ fn bench_connect(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_connect);
+/// One second of a 200→2 000 Hz sweep at 24 kHz, loud enough to keep the encoder busy.
+fn sweep_24k() -> Vec<i16> {
+    (0..24_000)
+        .map(|i| {
+            let t = i as f32 / 24_000.0;
+            let phase = std::f32::consts::TAU * (200.0 * t + 900.0 * t * t);
+            (phase.sin() * 9_000.0) as i16
+        })
+        .collect()
+}
+
+fn bench_codec(c: &mut Criterion) {
+    let pcm = sweep_24k();
+    let mut group = c.benchmark_group("codec");
+    group.sample_size(20);
+    group.bench_function("encode_one_second", |b| {
+        let mut encoder = voicewire_rtc::TrackEncoder::new().unwrap();
+        b.iter(|| encoder.encode(&pcm).unwrap());
+    });
+    let packets = voicewire_rtc::TrackEncoder::new()
+        .unwrap()
+        .encode(&pcm)
+        .unwrap();
+    let packets: Vec<voicewire_rtc::OpusPacket> = packets
+        .into_iter()
+        .enumerate()
+        .map(|(index, data)| voicewire_rtc::OpusPacket {
+            duration: voicewire_rtc::opus_packet_duration(&data).unwrap(),
+            data: data.into(),
+            sequence: u16::try_from(index).unwrap(),
+            rtp_timestamp: 0,
+            lost_before: 0,
+            talkspurt_start: false,
+        })
+        .collect();
+    group.bench_function("decode_one_second", |b| {
+        let mut decoder = voicewire_rtc::TrackDecoder::new().unwrap();
+        let mut out = Vec::with_capacity(24_000);
+        b.iter(|| {
+            out.clear();
+            for packet in &packets {
+                decoder.decode(packet, &mut out).unwrap();
+            }
+            out.len()
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_connect, bench_codec);
 criterion_main!(benches);
