@@ -220,3 +220,87 @@ async fn interrupt_over_webrtc_cancels_clears_and_stops_playback() {
     session.stop().await.unwrap();
     emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_session_joins_a_live_call_with_call_id() {
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    // The call, as a browser or phone would place it.
+    let (peer, offer) = voicewire_rtc::RtcPeer::offerer(voicewire_rtc::RtcConfig::loopback())
+        .await
+        .unwrap();
+    // Plain HTTP on loopback; reqwest still wants a TLS config (ring, like the SDK).
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    let http = reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap();
+    let response = http
+        .post(format!("{}/realtime/calls", emu.http_base()))
+        .bearer_auth(common::API_KEY)
+        .header("content-type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let call_id = response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    peer.apply_answer(&response.text().await.unwrap())
+        .await
+        .unwrap();
+
+    // The backend joins the same call over WebSocket (sideband control) and speaks in it.
+    let sideband = RealtimeVoiceSession::new(
+        options(&emu)
+            .endpoint(voicewire::Endpoint::with_api_base(emu.http_base()).call_id(&call_id)),
+    );
+    sideband.start().await.unwrap();
+    sideband.send_text("hello from the backend").await.unwrap();
+    events_until(&sideband, |e| {
+        matches!(e, SessionEvent::AssistantTranscriptFinal { .. })
+    })
+    .await;
+
+    // The caller sees the sideband's turn on its data channel.
+    let seen = tokio::time::timeout(common::HANG_GUARD, async {
+        let mut kinds = Vec::new();
+        while let Some(event) = peer.next_event().await {
+            if let voicewire_rtc::RtcEvent::Text(text) = event {
+                let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                let kind = value["type"].as_str().unwrap_or_default().to_owned();
+                let done = kind == "response.done";
+                kinds.push(kind);
+                if done {
+                    return kinds;
+                }
+            }
+        }
+        kinds
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen.contains(&"conversation.item.created".to_owned())
+            || seen.contains(&"conversation.item.added".to_owned()),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last().map(String::as_str),
+        Some("response.done"),
+        "{seen:?}"
+    );
+    sideband.stop().await.unwrap();
+    peer.close().await.unwrap();
+    emu.shutdown().await;
+}
