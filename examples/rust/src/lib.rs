@@ -15,6 +15,11 @@ pub mod relay;
 pub mod store;
 pub mod upstream;
 
+/// The repository README, compiled here so its Rust quick start is checked by
+/// `cargo test --doc` (it needs `OPENAI_API_KEY` to run, so it is compiled, not run).
+#[doc = include_str!("../../../README.md")]
+pub mod readme {}
+
 /// The error type of the example programs.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
