@@ -7,6 +7,9 @@ use voicewire::audio::{AudioDevice, AudioFormat, ManualDevice, ManualDeviceHandl
 
 use crate::error::VoiceError;
 
+/// The most audio one [`ManualAudio::pull_playback`] call returns, in seconds.
+pub const MAX_PULL_SECONDS: u32 = 1;
+
 /// Which audio device a session uses.
 #[derive(Debug, Clone, uniffi::Enum)]
 pub enum AudioChoice {
@@ -68,7 +71,12 @@ fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
 }
 
 /// A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
-/// interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+/// interleaved).
+///
+/// Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+/// allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+/// drains a lock-free ring the app's own audio callback fills), never from the real-time
+/// audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
 #[derive(Debug, uniffi::Object)]
 pub struct ManualAudio {
     device: Mutex<Option<ManualDevice>>,
@@ -121,15 +129,36 @@ impl ManualAudio {
     }
 
     /// Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
-    /// silence where nothing is queued.
-    pub fn pull_playback(&self, frames: u32) -> Vec<u8> {
-        let channels = self
+    /// silence where nothing is queued. Asking for more than one second of audio (the
+    /// playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+    /// can never trigger a huge allocation.
+    pub fn pull_playback(&self, frames: u32) -> Result<Vec<u8>, VoiceError> {
+        let (channels, sample_rate) = self
             .handle
             .playback_format()
-            .map_or(1, |f| usize::from(f.channels));
-        let mut samples = vec![0i16; frames as usize * channels];
+            .map_or((1, 48_000), |f| (usize::from(f.channels), f.sample_rate));
+        let max_frames = sample_rate.saturating_mul(MAX_PULL_SECONDS);
+        if frames > max_frames {
+            return Err(VoiceError::AudioDevice {
+                detail: format!(
+                    "pull_playback asked for {frames} frames; at most {max_frames} \
+                     ({MAX_PULL_SECONDS} s at {sample_rate} Hz) per call"
+                ),
+            });
+        }
+        let sample_count = usize::try_from(frames)
+            .ok()
+            .and_then(|f| f.checked_mul(channels))
+            .ok_or_else(|| VoiceError::AudioDevice {
+                detail: format!("pull_playback: {frames} frames do not fit in memory"),
+            })?;
+        let mut samples = vec![0i16; sample_count];
         self.handle.pull_playback(&mut samples);
-        samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+        let mut bytes = Vec::with_capacity(sample_count * 2);
+        for sample in &samples {
+            bytes.extend_from_slice(&sample.to_le_bytes());
+        }
+        Ok(bytes)
     }
 
     /// True while a session runs this device.
@@ -148,5 +177,38 @@ impl ManualAudio {
                 detail: "this ManualAudio is already used by a session; create one per session"
                     .into(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pull_playback_caps_the_app_supplied_frame_count() {
+        let audio = ManualAudio::new(24_000, 1, 48_000, 2).unwrap();
+        let pcm = audio.pull_playback(480).unwrap();
+        assert_eq!(pcm.len(), 480 * 2 * 2);
+        assert!(pcm.iter().all(|b| *b == 0));
+        assert_eq!(audio.pull_playback(48_000).unwrap().len(), 48_000 * 2 * 2);
+        assert!(matches!(
+            audio.pull_playback(48_001),
+            Err(VoiceError::AudioDevice { .. })
+        ));
+        assert!(matches!(
+            audio.pull_playback(u32::MAX),
+            Err(VoiceError::AudioDevice { .. })
+        ));
+    }
+
+    #[test]
+    fn push_capture_rejects_odd_byte_counts() {
+        let audio = ManualAudio::new(24_000, 1, 24_000, 1).unwrap();
+        assert!(matches!(
+            audio.push_capture(vec![0; 3]),
+            Err(VoiceError::AudioDevice { .. })
+        ));
+        assert_eq!(audio.push_capture(vec![0; 4]).unwrap(), 0);
     }
 }

@@ -1682,7 +1682,12 @@ const FfiConverterTypeVoiceError = (() => {
 
 /**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
- * interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+ * interleaved).
+ *
+ * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+ * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+ * drains a lock-free ring the app's own audio callback fills), never from the real-time
+ * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
  */
 export interface ManualAudioLike {
     
@@ -1692,9 +1697,11 @@ export interface ManualAudioLike {
     isRunning(): boolean;
 /**
  * Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
- * silence where nothing is queued.
+ * silence where nothing is queued. Asking for more than one second of audio (the
+ * playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+ * can never trigger a huge allocation.
  */
-    pullPlayback(frames: number): ArrayBuffer;
+    pullPlayback(frames: number) /*throws*/: ArrayBuffer;
 /**
  * Pushes microphone audio (PCM16 LE, interleaved, capture format). Returns the frames
  * accepted: 0 while the session is not running audio or when its buffer is full.
@@ -1709,7 +1716,12 @@ export type ManualAudioInterface = ManualAudioLike;
 
 /**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
- * interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+ * interleaved).
+ *
+ * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+ * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+ * drains a lock-free ring the app's own audio callback fills), never from the real-time
+ * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
  */
 export class ManualAudio extends UniffiAbstractObject implements ManualAudioLike {
 
@@ -1758,10 +1770,13 @@ export class ManualAudio extends UniffiAbstractObject implements ManualAudioLike
     
 /**
  * Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
- * silence where nothing is queued.
+ * silence where nothing is queued. Asking for more than one second of audio (the
+ * playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+ * can never trigger a huge allocation.
  */
-    pullPlayback(frames: number): ArrayBuffer {
-    const __rb: Uint8Array = uniffiCaller.rustCall(
+    pullPlayback(frames: number): ArrayBuffer /*throws*/ {
+    const __rb: Uint8Array = uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
             /*caller:*/ (callStatus) => {
                 return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_manualaudio_pull_playback(
                 uniffiTypeManualAudioObjectFactory.clonePointer(this),
@@ -4929,7 +4944,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_is_running() !== 3285) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_manualaudio_is_running");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback() !== 57047) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback() !== 19327) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture() !== 63360) {

@@ -804,7 +804,12 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
 
 /**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
- * interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+ * interleaved).
+ *
+ * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+ * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+ * drains a lock-free ring the app's own audio callback fills), never from the real-time
+ * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
  */
 public protocol ManualAudioProtocol: AnyObject, Sendable {
     
@@ -815,9 +820,11 @@ public protocol ManualAudioProtocol: AnyObject, Sendable {
     
     /**
      * Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
-     * silence where nothing is queued.
+     * silence where nothing is queued. Asking for more than one second of audio (the
+     * playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+     * can never trigger a huge allocation.
      */
-    func pullPlayback(frames: UInt32)  -> Data
+    func pullPlayback(frames: UInt32) throws  -> Data
     
     /**
      * Pushes microphone audio (PCM16 LE, interleaved, capture format). Returns the frames
@@ -828,7 +835,12 @@ public protocol ManualAudioProtocol: AnyObject, Sendable {
 }
 /**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
- * interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+ * interleaved).
+ *
+ * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+ * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+ * drains a lock-free ring the app's own audio callback fills), never from the real-time
+ * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
  */
 open class ManualAudio: ManualAudioProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -911,10 +923,12 @@ open func isRunning() -> Bool  {
     
     /**
      * Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
-     * silence where nothing is queued.
+     * silence where nothing is queued. Asking for more than one second of audio (the
+     * playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+     * can never trigger a huge allocation.
      */
-open func pullPlayback(frames: UInt32) -> Data  {
-    return try!  FfiConverterData.lift(try! rustCall() {
+open func pullPlayback(frames: UInt32)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeVoiceError_lift) {
     uniffi_voicewire_ffi_fn_method_manualaudio_pull_playback(
             self.uniffiCloneHandle(),
         FfiConverterUInt32.lower(frames),$0
@@ -5180,7 +5194,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_manualaudio_is_running() != 3285) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback() != 57047) {
+    if (uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback() != 19327) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture() != 63360) {

@@ -1029,7 +1029,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_manualaudio_is_running() != 3285) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback() != 57047) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback() != 19327) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture() != 63360) {
@@ -2054,7 +2054,12 @@ public object FfiConverterTypeLogSink: FfiConverter<LogSink, Long> {
 
 /**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
- * interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+ * interleaved).
+ *
+ * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+ * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+ * drains a lock-free ring the app's own audio callback fills), never from the real-time
+ * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
  */
 public interface ManualAudioInterface {
     
@@ -2065,7 +2070,9 @@ public interface ManualAudioInterface {
     
     /**
      * Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
-     * silence where nothing is queued.
+     * silence where nothing is queued. Asking for more than one second of audio (the
+     * playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+     * can never trigger a huge allocation.
      */
     fun `pullPlayback`(`frames`: kotlin.UInt): kotlin.ByteArray
     
@@ -2080,7 +2087,12 @@ public interface ManualAudioInterface {
 
 /**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
- * interleaved). Pushes and pulls never block; call them from your audio callback or a timer.
+ * interleaved).
+ *
+ * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
+ * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
+ * drains a lock-free ring the app's own audio callback fills), never from the real-time
+ * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
  */
 open class ManualAudio: Disposable, AutoCloseable, ManualAudioInterface
 {
@@ -2209,11 +2221,14 @@ open class ManualAudio: Disposable, AutoCloseable, ManualAudioInterface
     
     /**
      * Pulls `frames` frames of speaker audio (PCM16 LE, interleaved, playback format);
-     * silence where nothing is queued.
-     */override fun `pullPlayback`(`frames`: kotlin.UInt): kotlin.ByteArray {
+     * silence where nothing is queued. Asking for more than one second of audio (the
+     * playback sample rate in frames) is an `AudioDevice` error, so an app-supplied count
+     * can never trigger a huge allocation.
+     */
+    @Throws(VoiceException::class)override fun `pullPlayback`(`frames`: kotlin.UInt): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
-    uniffiRustCall() { _status ->
+    uniffiRustCallWithError(VoiceException) { _status ->
     UniffiLib.uniffi_voicewire_ffi_fn_method_manualaudio_pull_playback(
         it,
         FfiConverterUInt.lower(`frames`),_status)
