@@ -30,7 +30,7 @@ use voicewire_rtc::{
 use super::{
     AudioPath, ConnectParams, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY, Outgoing,
 };
-use crate::error::{TransportError, error_message_from_body, parse_retry_after};
+use crate::error::{TransportError, error_message_from_body};
 
 /// The value of `User-Agent` on the offer.
 const USER_AGENT: &str = concat!("voicewire/", env!("CARGO_PKG_VERSION"));
@@ -149,7 +149,7 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
         ))
     })?;
     let status = response.status();
-    let retry_after = parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
+    let retry_after = capped_retry_after(response.headers().get(http::header::RETRY_AFTER));
     let call_id = response
         .headers()
         .get(http::header::LOCATION)
@@ -179,6 +179,20 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
         });
     }
     Ok(CallAnswer { sdp: body, call_id })
+}
+
+/// The longest wait a `Retry-After` header can ask for; a server asking for more (or
+/// sending nonsense like `1e30`) gets this, so a hostile header neither panics nor parks
+/// the reconnect loop for ages.
+const RETRY_AFTER_CAP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Reads `Retry-After` as delta-seconds (integer or decimal) without panicking on huge,
+/// negative or non-finite values, capped at [`RETRY_AFTER_CAP`].
+fn capped_retry_after(value: Option<&http::HeaderValue>) -> Option<std::time::Duration> {
+    let text = value?.to_str().ok()?.trim();
+    let secs = text.parse::<f64>().ok().filter(|s| *s >= 0.0)?;
+    let wait = std::time::Duration::try_from_secs_f64(secs).unwrap_or(RETRY_AFTER_CAP);
+    Some(wait.min(RETRY_AFTER_CAP))
 }
 
 /// The call id is the last path segment of `Location: /v1/realtime/calls/{call_id}`.
@@ -332,6 +346,30 @@ fn is_event(text: &str, kind: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_capped_and_never_panics() {
+        let header = |text: &str| http::HeaderValue::from_str(text).unwrap();
+        assert_eq!(
+            capped_retry_after(Some(&header("1e30"))),
+            Some(RETRY_AFTER_CAP)
+        );
+        assert_eq!(
+            capped_retry_after(Some(&header("inf"))),
+            Some(RETRY_AFTER_CAP)
+        );
+        assert_eq!(
+            capped_retry_after(Some(&header("2.5"))),
+            Some(std::time::Duration::from_millis(2500))
+        );
+        assert_eq!(
+            capped_retry_after(Some(&header("7"))),
+            Some(std::time::Duration::from_secs(7))
+        );
+        assert_eq!(capped_retry_after(Some(&header("-1"))), None);
+        assert_eq!(capped_retry_after(Some(&header("NaN"))), None);
+        assert_eq!(capped_retry_after(None), None);
+    }
 
     #[test]
     fn loopback_servers_get_loopback_media() {
