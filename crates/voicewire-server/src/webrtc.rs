@@ -389,15 +389,17 @@ async fn carry_call(
             },
             out = output.recv() => match out {
                 Some(SessionOutput::Text(text)) => {
-                    if text.contains("\"output_audio_buffer.cleared\"") {
-                        encoder.discard_pending();
-                    }
                     if let Err(error) = peer.send_text(&text).await {
                         break format!("data channel send failed: {error}");
                     }
                 }
-                Some(SessionOutput::MediaAudio { samples, .. }) => {
-                    if let Err(error) = send_reply_audio(&peer, &mut encoder, &samples).await {
+                Some(SessionOutput::MediaAudio { samples, discard_queued, .. }) => {
+                    if discard_queued {
+                        encoder.discard_pending();
+                    }
+                    if !samples.is_empty()
+                        && let Err(error) = send_reply_audio(&peer, &mut encoder, &samples).await
+                    {
                         break error;
                     }
                 }

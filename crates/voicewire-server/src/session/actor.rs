@@ -294,6 +294,18 @@ impl SessionActor {
         }
     }
 
+    /// Tells the media transport to drop reply audio it has queued for `response_id`
+    /// (sent just before `output_audio_buffer.cleared`).
+    async fn discard_queued_media(&mut self, response_id: &str) {
+        self.send_to_primary(SessionOutput::MediaAudio {
+            response_id: response_id.to_owned(),
+            item_id: String::new(),
+            samples: Vec::new(),
+            discard_queued: true,
+        })
+        .await;
+    }
+
     async fn send_to_primary(&mut self, output: SessionOutput) {
         let Some(primary) = self.sinks.iter().find(|s| s.primary) else {
             return;
@@ -1304,6 +1316,7 @@ impl SessionActor {
         }
         cleared.extend(self.media_stops.drain(..).map(|(_, id)| id));
         for response_id in cleared {
+            self.discard_queued_media(&response_id).await;
             self.send(ServerEvent::OutputAudioBufferCleared(
                 ev::OutputAudioBufferClearedEvent {
                     event_id: ids::event(),
@@ -1660,6 +1673,7 @@ impl SessionActor {
                 }
             }
             self.media_stops.retain(|(_, id)| id != &response_id);
+            self.discard_queued_media(&response_id).await;
             self.send(ServerEvent::OutputAudioBufferCleared(
                 ev::OutputAudioBufferClearedEvent {
                     event_id: ids::event(),
@@ -1767,6 +1781,7 @@ impl SessionActor {
                         response_id: response_id.to_owned(),
                         item_id,
                         samples,
+                        discard_queued: false,
                     })
                     .await;
                 }

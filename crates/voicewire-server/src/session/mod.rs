@@ -102,6 +102,10 @@ pub(crate) enum SessionOutput {
         item_id: String,
         /// PCM16, 24 kHz, mono.
         samples: Vec<i16>,
+        /// Drop reply audio the transport has queued but not yet played before these
+        /// samples: set (with no samples) when the output audio buffer is cleared, so the
+        /// media path learns it from the session and never from event text.
+        discard_queued: bool,
     },
     /// Close the transport cleanly with this code and reason.
     Close {
@@ -335,5 +339,128 @@ mod tests {
             .await
             .unwrap();
         assert!(shared.session_by_call_id("rtc_test").is_none());
+    }
+
+    /// The media path learns of `output_audio_buffer.cleared` from a typed signal sent just
+    /// before the event, never from event text: a transcript quoting the event's name
+    /// carries no discard signal, and a real clear does.
+    #[tokio::test]
+    async fn clearing_the_output_buffer_is_a_typed_media_signal() {
+        let shared = shared();
+        let setup = SessionSetup {
+            transport: Transport::WebRtc,
+            dialect: Dialect::Ga,
+            model: None,
+            initial: None,
+            call_id: Some("rtc_clear".into()),
+            audio_delivery: AudioDelivery::MediaTrack,
+        };
+        let (handle, mut rx) = spawn(&shared, setup);
+        async fn recv(rx: &mut mpsc::Receiver<SessionOutput>) -> SessionOutput {
+            tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap()
+                .unwrap()
+        }
+        let user_text = |text: &str| {
+            serde_json::json!({"type": "conversation.item.create", "item": {"type": "message",
+                "role": "user", "content": [{"type": "input_text", "text": text}]}})
+            .to_string()
+        };
+        // A reply whose transcript names the event: all its audio, no discard signal.
+        assert!(
+            handle
+                .send(SessionInput::ClientText(user_text(
+                    "\"output_audio_buffer.cleared\""
+                )))
+                .await
+        );
+        assert!(
+            handle
+                .send(SessionInput::ClientText(
+                    r#"{"type":"response.create"}"#.into()
+                ))
+                .await
+        );
+        let mut audio = 0;
+        let mut quoted = false;
+        loop {
+            match recv(&mut rx).await {
+                SessionOutput::Text(text) => {
+                    quoted |= text.contains("output_audio_buffer.cleared")
+                        && kind(&text) != "output_audio_buffer.cleared";
+                    if kind(&text) == "output_audio_buffer.stopped" {
+                        break;
+                    }
+                    assert_ne!(kind(&text), "output_audio_buffer.cleared");
+                }
+                SessionOutput::MediaAudio {
+                    samples,
+                    discard_queued,
+                    ..
+                } => {
+                    assert!(!discard_queued, "nothing was cleared");
+                    audio += samples.len();
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(quoted, "the transcript quotes the event name");
+        assert!(audio > 0, "the quoting reply kept its audio");
+
+        // A real clear during a reply: the typed signal comes first, then the event.
+        assert!(
+            handle
+                .send(SessionInput::ClientText(user_text(
+                    "Tell me a long story about the sea and the wind."
+                )))
+                .await
+        );
+        assert!(
+            handle
+                .send(SessionInput::ClientText(
+                    r#"{"type":"response.create"}"#.into()
+                ))
+                .await
+        );
+        loop {
+            if let SessionOutput::Text(text) = recv(&mut rx).await
+                && kind(&text) == "output_audio_buffer.started"
+            {
+                break;
+            }
+        }
+        assert!(
+            handle
+                .send(SessionInput::ClientText(
+                    r#"{"type":"output_audio_buffer.clear"}"#.into()
+                ))
+                .await
+        );
+        let mut signalled = false;
+        loop {
+            match recv(&mut rx).await {
+                SessionOutput::MediaAudio {
+                    samples,
+                    discard_queued: true,
+                    ..
+                } => {
+                    assert!(samples.is_empty());
+                    signalled = true;
+                }
+                SessionOutput::Text(text) if kind(&text) == "output_audio_buffer.cleared" => {
+                    assert!(signalled, "the discard signal precedes the event");
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(
+            handle
+                .send(SessionInput::TransportClosed {
+                    reason: "test".into()
+                })
+                .await
+        );
     }
 }
