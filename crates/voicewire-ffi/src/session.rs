@@ -1,7 +1,9 @@
 //! [`RealtimeVoiceSession`]: the FFI object over `voicewire::RealtimeVoiceSession`.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::AbortHandle;
 
 use voicewire::audio::{AudioFormat, AudioFrame};
 
@@ -25,6 +27,41 @@ pub struct RealtimeVoiceSession {
     inner: voicewire::RealtimeVoiceSession,
     /// The pull API owes the app the current state before its first event.
     state_pending: AtomicBool,
+    /// Listener tasks started by [`Self::subscribe`]. Each holds an engine handle (the
+    /// engine has no events-only handle), so they are aborted when the app releases this
+    /// object: otherwise a kept `TaskHandle` would keep the driver, mic and socket alive.
+    listeners: Mutex<Vec<AbortHandle>>,
+}
+
+impl Drop for RealtimeVoiceSession {
+    fn drop(&mut self) {
+        if let Ok(listeners) = self.listeners.get_mut() {
+            for listener in listeners.drain(..) {
+                listener.abort();
+            }
+        }
+    }
+}
+
+/// Stops a session whose `start()` future the caller dropped before it resolved (a
+/// cancelled Swift `Task`, Kotlin coroutine or abandoned JS promise), so it does not go on
+/// connecting in the background.
+struct StopIfAbandoned(Option<voicewire::RealtimeVoiceSession>);
+
+impl StopIfAbandoned {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for StopIfAbandoned {
+    fn drop(&mut self) {
+        if let Some(session) = self.0.take() {
+            drop(runtime::spawn(async move {
+                let _ = session.stop().await;
+            }));
+        }
+    }
 }
 
 impl std::fmt::Debug for RealtimeVoiceSession {
@@ -61,14 +98,20 @@ impl RealtimeVoiceSession {
         Ok(Arc::new(RealtimeVoiceSession {
             inner: voicewire::RealtimeVoiceSession::new(rust_options),
             state_pending: AtomicBool::new(true),
+            listeners: Mutex::new(Vec::new()),
         }))
     }
 
     /// Connects (token → transport → configuration); returns once live, or the error that
-    /// prevented it (`Auth` for a refused token).
+    /// prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+    /// future) stops the session instead of leaving it connecting in the background.
     pub async fn start(&self) -> Result<(), VoiceError> {
+        let guard = StopIfAbandoned(Some(self.inner.clone()));
         let inner = self.inner.clone();
-        runtime::run(async move { inner.start().await.map_err(VoiceError::from) }).await
+        let result =
+            runtime::run(async move { inner.start().await.map_err(VoiceError::from) }).await;
+        guard.disarm();
+        result
     }
 
     /// Stops and waits until closed. Safe to call more than once.
@@ -163,22 +206,25 @@ impl RealtimeVoiceSession {
     }
 
     /// The next event (the current state first), or nothing once the session has ended
-    /// and every event was delivered.
+    /// and every event was delivered. Cancelling the call loses no event: the next call
+    /// gets it.
     pub async fn next_event(&self) -> Option<SessionEvent> {
         if self.state_pending.swap(false, Ordering::SeqCst) {
             return Some(SessionEvent::StateChanged {
                 state: self.state(),
             });
         }
-        let inner = self.inner.clone();
-        runtime::spawn(async move { inner.next_event().await.map(|e| SessionEvent::from(&e)) })
+        // Awaited in place, not spawned: the engine's `next_event` is cancel-safe (a tokio
+        // mutex and mpsc receive, which need no runtime context), so a dropped foreign
+        // future leaves the event queued instead of a detached task consuming it.
+        self.inner
+            .next_event()
             .await
-            .ok()
-            .flatten()
+            .map(|event| SessionEvent::from(&event))
     }
 
-    /// Delivers the current state, then every event, to `listener` until the session ends
-    /// or the returned handle is cancelled or dropped.
+    /// Delivers the current state, then every event, to `listener` until the session ends,
+    /// the returned handle is cancelled or dropped, or the app releases this session.
     pub fn subscribe(&self, listener: Arc<dyn SessionEventListener>) -> Arc<TaskHandle> {
         self.state_pending.store(false, Ordering::SeqCst);
         let inner = self.inner.clone();
@@ -190,6 +236,11 @@ impl RealtimeVoiceSession {
                 listener.on_event(SessionEvent::from(&event));
             }
         });
-        Arc::new(TaskHandle::new(task.abort_handle()))
+        let abort = task.abort_handle();
+        if let Ok(mut listeners) = self.listeners.lock() {
+            listeners.retain(|l| !l.is_finished());
+            listeners.push(abort.clone());
+        }
+        Arc::new(TaskHandle::new(abort))
     }
 }

@@ -3887,7 +3887,8 @@ export interface RealtimeVoiceSessionLike {
     metrics(): SessionMetrics;
 /**
  * The next event (the current state first), or nothing once the session has ended
- * and every event was delivered.
+ * and every event was delivered. Cancelling the call loses no event: the next call
+ * gets it.
  */
     nextEvent(asyncOpts_?: { signal: AbortSignal }): Promise<SessionEvent | undefined>;
 /**
@@ -3909,7 +3910,8 @@ export interface RealtimeVoiceSessionLike {
     setMuted(muted: boolean) /*throws*/: void;
 /**
  * Connects (token → transport → configuration); returns once live, or the error that
- * prevented it (`Auth` for a refused token).
+ * prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+ * future) stops the session instead of leaving it connecting in the background.
  */
     start(asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 /**
@@ -3929,8 +3931,8 @@ export interface RealtimeVoiceSessionLike {
  */
     stopTalking(asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 /**
- * Delivers the current state, then every event, to `listener` until the session ends
- * or the returned handle is cancelled or dropped.
+ * Delivers the current state, then every event, to `listener` until the session ends,
+ * the returned handle is cancelled or dropped, or the app releases this session.
  */
     subscribe(listener: SessionEventListener): TaskHandleLike;
 /**
@@ -4051,7 +4053,8 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     
 /**
  * The next event (the current state first), or nothing once the session has ended
- * and every event was delivered.
+ * and every event was delivered. Cancelling the call loses no event: the next call
+ * gets it.
  */
     async nextEvent(asyncOpts_?: { signal: AbortSignal }): Promise<SessionEvent | undefined> {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -4187,7 +4190,8 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     
 /**
  * Connects (token → transport → configuration); returns once live, or the error that
- * prevented it (`Auth` for a refused token).
+ * prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+ * future) stops the session instead of leaving it connecting in the background.
  */
     async start(asyncOpts_?: { signal: AbortSignal }): Promise<void> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -4326,8 +4330,8 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     }
     
 /**
- * Delivers the current state, then every event, to `listener` until the session ends
- * or the returned handle is cancelled or dropped.
+ * Delivers the current state, then every event, to `listener` until the session ends,
+ * the returned handle is cancelled or dropped, or the app releases this session.
  */
     subscribe(listener: SessionEventListener): TaskHandleLike {
     return FfiConverterTypeTaskHandle.lift(uniffiCaller.rustCall(
@@ -4962,7 +4966,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_metrics() !== 28441) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_metrics");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event() !== 46297) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event() !== 22508) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_push_audio() !== 11273) {
@@ -4977,7 +4981,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted() !== 23486) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start() !== 17363) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start() !== 58766) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start_talking() !== 6986) {
@@ -4992,7 +4996,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking() !== 59582) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() !== 37356) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() !== 44027) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() !== 37596) {

@@ -1025,7 +1025,8 @@ public protocol RealtimeVoiceSessionProtocol: AnyObject, Sendable {
     
     /**
      * The next event (the current state first), or nothing once the session has ended
-     * and every event was delivered.
+     * and every event was delivered. Cancelling the call loses no event: the next call
+     * gets it.
      */
     func nextEvent() async  -> SessionEvent?
     
@@ -1052,7 +1053,8 @@ public protocol RealtimeVoiceSessionProtocol: AnyObject, Sendable {
     
     /**
      * Connects (token → transport → configuration); returns once live, or the error that
-     * prevented it (`Auth` for a refused token).
+     * prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+     * future) stops the session instead of leaving it connecting in the background.
      */
     func start() async throws 
     
@@ -1077,8 +1079,8 @@ public protocol RealtimeVoiceSessionProtocol: AnyObject, Sendable {
     func stopTalking() async throws 
     
     /**
-     * Delivers the current state, then every event, to `listener` until the session ends
-     * or the returned handle is cancelled or dropped.
+     * Delivers the current state, then every event, to `listener` until the session ends,
+     * the returned handle is cancelled or dropped, or the app releases this session.
      */
     func subscribe(listener: SessionEventListener)  -> TaskHandle
     
@@ -1211,7 +1213,8 @@ open func metrics() -> SessionMetrics  {
     
     /**
      * The next event (the current state first), or nothing once the session has ended
-     * and every event was delivered.
+     * and every event was delivered. Cancelling the call loses no event: the next call
+     * gets it.
      */
 open func nextEvent()async  -> SessionEvent?  {
     return
@@ -1298,7 +1301,8 @@ open func setMuted(muted: Bool)throws   {try rustCallWithError(FfiConverterTypeV
     
     /**
      * Connects (token → transport → configuration); returns once live, or the error that
-     * prevented it (`Auth` for a refused token).
+     * prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+     * future) stops the session instead of leaving it connecting in the background.
      */
 open func start()async throws   {
     return
@@ -1389,8 +1393,8 @@ open func stopTalking()async throws   {
 }
     
     /**
-     * Delivers the current state, then every event, to `listener` until the session ends
-     * or the returned handle is cancelled or dropped.
+     * Delivers the current state, then every event, to `listener` until the session ends,
+     * the returned handle is cancelled or dropped, or the app releases this session.
      */
 open func subscribe(listener: SessionEventListener) -> TaskHandle  {
     return try!  FfiConverterTypeTaskHandle_lift(try! rustCall() {
@@ -5221,7 +5225,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_metrics() != 28441) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event() != 46297) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event() != 22508) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_push_audio() != 11273) {
@@ -5236,7 +5240,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted() != 23486) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start() != 17363) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start() != 58766) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start_talking() != 6986) {
@@ -5251,7 +5255,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking() != 59582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 37356) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 44027) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 37596) {

@@ -1056,7 +1056,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_metrics() != 28441) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event() != 46297) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_next_event() != 22508) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_push_audio() != 11273) {
@@ -1071,7 +1071,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted() != 23486) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start() != 17363) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start() != 58766) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_start_talking() != 6986) {
@@ -1086,7 +1086,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking() != 59582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 37356) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 44027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 37596) {
@@ -2416,7 +2416,8 @@ public interface RealtimeVoiceSessionInterface {
     
     /**
      * The next event (the current state first), or nothing once the session has ended
-     * and every event was delivered.
+     * and every event was delivered. Cancelling the call loses no event: the next call
+     * gets it.
      */
     suspend fun `nextEvent`(): SessionEvent?
     
@@ -2443,7 +2444,8 @@ public interface RealtimeVoiceSessionInterface {
     
     /**
      * Connects (token → transport → configuration); returns once live, or the error that
-     * prevented it (`Auth` for a refused token).
+     * prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+     * future) stops the session instead of leaving it connecting in the background.
      */
     suspend fun `start`()
     
@@ -2468,8 +2470,8 @@ public interface RealtimeVoiceSessionInterface {
     suspend fun `stopTalking`()
     
     /**
-     * Delivers the current state, then every event, to `listener` until the session ends
-     * or the returned handle is cancelled or dropped.
+     * Delivers the current state, then every event, to `listener` until the session ends,
+     * the returned handle is cancelled or dropped, or the app releases this session.
      */
     fun `subscribe`(`listener`: SessionEventListener): TaskHandle
     
@@ -2660,7 +2662,8 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
     
     /**
      * The next event (the current state first), or nothing once the session has ended
-     * and every event was delivered.
+     * and every event was delivered. Cancelling the call loses no event: the next call
+     * gets it.
      */
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
     override suspend fun `nextEvent`() : SessionEvent? {
@@ -2767,7 +2770,8 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
     
     /**
      * Connects (token → transport → configuration); returns once live, or the error that
-     * prevented it (`Auth` for a refused token).
+     * prevented it (`Auth` for a refused token). Cancelling the call (dropping its
+     * future) stops the session instead of leaving it connecting in the background.
      */
     @Throws(VoiceException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -2883,8 +2887,8 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
 
     
     /**
-     * Delivers the current state, then every event, to `listener` until the session ends
-     * or the returned handle is cancelled or dropped.
+     * Delivers the current state, then every event, to `listener` until the session ends,
+     * the returned handle is cancelled or dropped, or the app releases this session.
      */override fun `subscribe`(`listener`: SessionEventListener): TaskHandle {
             return FfiConverterTypeTaskHandle.lift(
     callWithHandle {
