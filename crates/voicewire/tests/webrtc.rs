@@ -304,3 +304,125 @@ async fn a_server_session_joins_a_live_call_with_call_id() {
     peer.close().await.unwrap();
     emu.shutdown().await;
 }
+
+/// A loopback HTTP server that records the first request (head and body) it gets and
+/// answers `401` with an OpenAI-style error, so the session stops without retrying.
+async fn capture_one_offer() -> (String, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut raw = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed before the request ended");
+            raw.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&raw).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if raw.len() >= end + 4 + length {
+                    break;
+                }
+            }
+        }
+        let body = r#"{"error":{"message":"captured","type":"invalid_request_error"}}"#;
+        let reply = format!(
+            "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        socket.write_all(reply.as_bytes()).await.unwrap();
+        let _ = socket.shutdown().await;
+        String::from_utf8_lossy(&raw).to_string()
+    });
+    (base, task)
+}
+
+async fn offer_seen_with(
+    token: voicewire::TokenSource,
+    endpoint: impl FnOnce(voicewire::Endpoint) -> voicewire::Endpoint,
+) -> String {
+    let (base, captured) = capture_one_offer().await;
+    let options = SessionOptions::new(token)
+        .endpoint(endpoint(voicewire::Endpoint::with_api_base(base)))
+        .transport(Transport::WebRtc);
+    let session = RealtimeVoiceSession::new(options);
+    let started = tokio::time::timeout(common::HANG_GUARD, session.start())
+        .await
+        .expect("start gives up on a 401");
+    assert!(started.is_err(), "the capture server refuses the offer");
+    tokio::time::timeout(common::HANG_GUARD, captured)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The offer carries the endpoint's credentials as the WebSocket handshake would: a named
+/// key header instead of Bearer, extra headers, extra query (a relay JWT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offer_uses_the_endpoints_auth_headers_and_query() {
+    let request = offer_seen_with(voicewire::TokenSource::api_key("sk-azure-key"), |e| {
+        e.auth_style(voicewire::AuthStyle::Header("api-key".into()))
+            .header("x-relay-tenant", "tenant-7")
+            .query("token", "relay.jwt.value")
+    })
+    .await;
+    let head = request
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    let request_line = head.lines().next().unwrap();
+    assert!(
+        request_line.starts_with("post /v1/realtime/calls?token=relay.jwt.value "),
+        "{request_line}"
+    );
+    assert!(head.contains("\r\napi-key: sk-azure-key\r\n"), "{head}");
+    assert!(head.contains("\r\nx-relay-tenant: tenant-7\r\n"), "{head}");
+    assert!(!head.contains("authorization:"), "{head}");
+    // An API key posts multipart with the session part.
+    assert!(head.contains("content-type: multipart/form-data"), "{head}");
+    assert!(request.contains("name=\"session\""));
+
+    // No credential at all when the relay authenticates by query.
+    let request = offer_seen_with(voicewire::TokenSource::api_key("sk-unused"), |e| {
+        e.auth_style(voicewire::AuthStyle::None)
+            .query("token", "relay.jwt.value")
+    })
+    .await;
+    let head = request
+        .split("\r\n\r\n")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(!head.contains("sk-unused"), "{head}");
+}
+
+/// An ephemeral key posts the raw SDP with Bearer auth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ephemeral_key_posts_raw_sdp_with_bearer() {
+    let secret = voicewire::auth::ClientSecret {
+        value: "ek_test_key".into(),
+        expires_at: None,
+    };
+    let request = offer_seen_with(voicewire::TokenSource::ephemeral(secret), |e| e).await;
+    let (head, body) = request.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("\r\nauthorization: bearer ek_test_key\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\ncontent-type: application/sdp\r\n"),
+        "{head}"
+    );
+    assert!(body.starts_with("v=0"), "{body}");
+}

@@ -30,6 +30,7 @@ use voicewire_rtc::{
 use super::{
     AudioPath, ConnectParams, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY, Outgoing,
 };
+use crate::endpoint::AuthStyle;
 use crate::error::{TransportError, error_message_from_body};
 
 /// The value of `User-Agent` on the offer.
@@ -105,15 +106,18 @@ fn peer_config_for(api_base: &str) -> RtcConfig {
 }
 
 /// `POST {api_base}/realtime/calls`: raw SDP with an ephemeral key, multipart with the
-/// session config otherwise.
+/// session config otherwise. Credentials follow the endpoint exactly as the WebSocket
+/// handshake does (see [`authorized_offer_request`]).
+///
+/// The body shape is still chosen by the key's `ek_` prefix: [`ConnectParams`] does not
+/// say which `TokenSource` produced the token, so a provider handing out non-`ek_`
+/// ephemeral keys gets multipart. Choosing from the token source needs a field on
+/// `ConnectParams` set by the driver.
 async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, TransportError> {
-    let url = format!("{}/realtime/calls", params.endpoint.api_base);
     let client =
         crate::tls::http_client().map_err(|error| TransportError::Io(error.to_string()))?;
     let token = params.token.value.expose();
-    let request = client
-        .post(&url)
-        .bearer_auth(token)
+    let request = authorized_offer_request(&client, &params.endpoint, token)?
         .header(http::header::USER_AGENT, USER_AGENT)
         .header(http::header::ACCEPT, "application/sdp");
     let request = if token.starts_with("ek_") {
@@ -179,6 +183,55 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
         });
     }
     Ok(CallAnswer { sdp: body, call_id })
+}
+
+/// Builds the offer `POST` with the endpoint's credentials, the same data the WebSocket
+/// handshake uses: [`AuthStyle::BearerHeader`] → `Authorization: Bearer`,
+/// [`AuthStyle::Header`] → that header carrying the raw token (Azure's `api-key`),
+/// [`AuthStyle::None`] → no credential (a relay authenticating by `extra_query`/headers),
+/// and [`AuthStyle::Subprotocol`] → `Authorization: Bearer` (subprotocols exist only on a
+/// WebSocket handshake; a browser's `fetch` of the offer sends the header). Every
+/// `extra_headers` entry is added and every `extra_query` pair is appended to the URL.
+fn authorized_offer_request(
+    client: &reqwest::Client,
+    endpoint: &crate::endpoint::Endpoint,
+    token: &str,
+) -> Result<reqwest::RequestBuilder, TransportError> {
+    let base = endpoint.api_base.trim_end_matches('/');
+    let mut url = url::Url::parse(&format!("{base}/realtime/calls"))
+        .map_err(|error| TransportError::InvalidUrl(format!("api_base: {error}")))?;
+    if !endpoint.extra_query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in &endpoint.extra_query {
+            pairs.append_pair(name, value.expose());
+        }
+    }
+    let header_name = |name: &str| {
+        http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| TransportError::InvalidUrl(format!("invalid header name {name}")))
+    };
+    let header_value = |value: &str| {
+        http::HeaderValue::from_str(value)
+            .map_err(|_| TransportError::InvalidUrl("a header value is not valid HTTP".into()))
+    };
+    let mut request = client.post(url);
+    match &endpoint.auth {
+        AuthStyle::BearerHeader | AuthStyle::Subprotocol => {
+            request = request.bearer_auth(token);
+        }
+        AuthStyle::Header(name) => {
+            let mut value = header_value(token)?;
+            value.set_sensitive(true);
+            request = request.header(header_name(name)?, value);
+        }
+        AuthStyle::None => {}
+    }
+    for (name, value) in &endpoint.extra_headers {
+        let mut value = header_value(value.expose())?;
+        value.set_sensitive(true);
+        request = request.header(header_name(name)?, value);
+    }
+    Ok(request)
 }
 
 /// The longest wait a `Retry-After` header can ask for; a server asking for more (or
