@@ -57,10 +57,13 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr (stdout carries command output), filtered by `RUST_LOG`.
+/// Logs go to stderr (stdout carries command output), filtered by `RUST_LOG`. Without it, the
+/// WebRTC stack's own crates (`webrtc*`, `rtc*`, matched by target prefix) log warnings and
+/// errors only: their routine INFO lines would drown the tool's own output.
 fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default_level},webrtc=warn,rtc=warn"))
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
