@@ -266,16 +266,27 @@ impl From<voicewire_audio::AudioError> for Error {
 
 /// Parses an HTTP `Retry-After` header given in seconds (the HTTP-date form is rare for APIs
 /// and is ignored).
+///
+/// The value comes from the network, so it is parsed without panicking (`1e30` or `u64::MAX`
+/// seconds are accepted) and capped at [`MAX_RETRY_AFTER`]: a later timer built from it can
+/// never overflow.
 pub(crate) fn parse_retry_after(value: Option<&http::HeaderValue>) -> Option<Duration> {
     let text = value?.to_str().ok()?.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+    let parsed = match text.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let secs = text.parse::<f64>().ok()?;
+            if !secs.is_finite() || secs < 0.0 {
+                return None;
+            }
+            Duration::try_from_secs_f64(secs).unwrap_or(MAX_RETRY_AFTER)
+        }
+    };
+    Some(parsed.min(MAX_RETRY_AFTER))
 }
+
+/// The longest wait a server's `Retry-After` can impose (ten minutes).
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
 /// Reads the `message` of an OpenAI-style `{"error":{"message":…}}` body, or a short prefix
 /// of the body otherwise.
@@ -359,5 +370,26 @@ mod tests {
             "Too many (rate_limit)"
         );
         assert_eq!(error_message_from_body("plain"), "plain");
+    }
+
+    #[test]
+    fn huge_retry_after_values_are_capped_not_panicking() {
+        for text in ["1e30", "18446744073709551615", "1.8e19", "600.5"] {
+            let value = http::HeaderValue::from_str(text).unwrap();
+            assert_eq!(
+                parse_retry_after(Some(&value)),
+                Some(MAX_RETRY_AFTER),
+                "{text}"
+            );
+        }
+        let value = http::HeaderValue::from_static("2.5");
+        assert_eq!(
+            parse_retry_after(Some(&value)),
+            Some(Duration::from_millis(2500))
+        );
+        for text in ["-1", "NaN", "inf", "soon"] {
+            let value = http::HeaderValue::from_str(text).unwrap();
+            assert_eq!(parse_retry_after(Some(&value)), None, "{text}");
+        }
     }
 }
