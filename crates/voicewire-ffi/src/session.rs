@@ -133,6 +133,10 @@ impl RealtimeVoiceSession {
     }
 
     /// Changes the session configuration (absent fields are kept).
+    ///
+    /// Tools first named here are not routed to the session's `ToolHandler` (the engine
+    /// registers handlers only at creation): answer their calls with
+    /// [`Self::send_tool_output`], or name every tool in the initial configuration.
     pub async fn update_config(&self, update: SessionConfig) -> Result<(), VoiceError> {
         let update = voicewire::SessionConfig::try_from(&update)?;
         let inner = self.inner.clone();

@@ -3937,6 +3937,10 @@ export interface RealtimeVoiceSessionLike {
     subscribe(listener: SessionEventListener): TaskHandleLike;
 /**
  * Changes the session configuration (absent fields are kept).
+ *
+ * Tools first named here are not routed to the session's `ToolHandler` (the engine
+ * registers handlers only at creation): answer their calls with
+ * [`Self::send_tool_output`], or name every tool in the initial configuration.
  */
     updateConfig(update: SessionConfig, asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 }
@@ -4347,6 +4351,10 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     
 /**
  * Changes the session configuration (absent fields are kept).
+ *
+ * Tools first named here are not routed to the session's `ToolHandler` (the engine
+ * registers handlers only at creation): answer their calls with
+ * [`Self::send_tool_output`], or name every tool in the initial configuration.
  */
     async updateConfig(update: SessionConfig, asyncOpts_?: { signal: AbortSignal }): Promise<void> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -4999,7 +5007,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() !== 44027) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() !== 37596) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() !== 60624) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event() !== 9631) {

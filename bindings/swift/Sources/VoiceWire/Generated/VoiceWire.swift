@@ -1086,6 +1086,10 @@ public protocol RealtimeVoiceSessionProtocol: AnyObject, Sendable {
     
     /**
      * Changes the session configuration (absent fields are kept).
+     *
+     * Tools first named here are not routed to the session's `ToolHandler` (the engine
+     * registers handlers only at creation): answer their calls with
+     * [`Self::send_tool_output`], or name every tool in the initial configuration.
      */
     func updateConfig(update: SessionConfig) async throws 
     
@@ -1407,6 +1411,10 @@ open func subscribe(listener: SessionEventListener) -> TaskHandle  {
     
     /**
      * Changes the session configuration (absent fields are kept).
+     *
+     * Tools first named here are not routed to the session's `ToolHandler` (the engine
+     * registers handlers only at creation): answer their calls with
+     * [`Self::send_tool_output`], or name every tool in the initial configuration.
      */
 open func updateConfig(update: SessionConfig)async throws   {
     return
@@ -5258,7 +5266,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 44027) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 37596) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 60624) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_taskhandle_cancel() != 44368) {

@@ -1089,7 +1089,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 44027) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 37596) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 60624) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_taskhandle_cancel() != 44368) {
@@ -2477,6 +2477,10 @@ public interface RealtimeVoiceSessionInterface {
     
     /**
      * Changes the session configuration (absent fields are kept).
+     *
+     * Tools first named here are not routed to the session's `ToolHandler` (the engine
+     * registers handlers only at creation): answer their calls with
+     * [`Self::send_tool_output`], or name every tool in the initial configuration.
      */
     suspend fun `updateConfig`(`update`: SessionConfig)
     
@@ -2905,6 +2909,10 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
     
     /**
      * Changes the session configuration (absent fields are kept).
+     *
+     * Tools first named here are not routed to the session's `ToolHandler` (the engine
+     * registers handlers only at creation): answer their calls with
+     * [`Self::send_tool_output`], or name every tool in the initial configuration.
      */
     @Throws(VoiceException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
