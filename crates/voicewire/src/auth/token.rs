@@ -67,8 +67,8 @@ impl ClientSecret {
     /// Parses a minting or backend response: GA `{value, expires_at}` or beta
     /// `{client_secret: {value, expires_at}}`.
     pub fn from_json(body: &str) -> Result<Self, TokenError> {
-        let minted: voicewire_protocol::MintedSecret =
-            serde_json::from_str(body).map_err(|e| TokenError::InvalidResponse(e.to_string()))?;
+        let minted: voicewire_protocol::MintedSecret = serde_json::from_str(body)
+            .map_err(|e| TokenError::InvalidResponse(describe_bad_body(&e)))?;
         Ok(ClientSecret::from(minted))
     }
 }
@@ -304,9 +304,44 @@ impl TokenCache {
     }
 }
 
+/// Says what is wrong with a token response without quoting it: serde's own messages quote the
+/// offending value (`invalid type: string "ek_…"`), and a backend that puts the secret in an
+/// unexpected shape would otherwise see it land in logs, states and app events.
+fn describe_bad_body(error: &serde_json::Error) -> String {
+    let kind = match error.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Data => "valid JSON of the wrong shape",
+        serde_json::error::Category::Eof => "cut short",
+    };
+    format!(
+        "the body is {kind} (line {}, column {}); expected {{\"value\", \"expires_at\"}} or \
+         {{\"client_secret\": {{\"value\", \"expires_at\"}}}}",
+        error.line(),
+        error.column()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_token_body_never_quotes_the_secret() {
+        for body in [
+            r#"{"client_secret":"ek_topsecret"}"#,
+            r#"{"value":42,"note":"ek_topsecret"}"#,
+            r#"{"value":"ek_topsecret","expires_at":"soon"}"#,
+            r#"ek_topsecret"#,
+            r#"{"value":"ek_topsecret""#,
+        ] {
+            let error = ClientSecret::from_json(body).unwrap_err();
+            let shown = format!("{error} {error:?}");
+            assert!(!shown.contains("topsecret"), "{shown}");
+            assert!(matches!(error, TokenError::InvalidResponse(_)), "{error:?}");
+            assert_eq!(error.kind(), voicewire_core::ErrorKind::Protocol);
+        }
+    }
     use std::sync::atomic::{AtomicU64, Ordering};
 
     struct Counting {
