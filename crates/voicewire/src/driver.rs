@@ -182,10 +182,13 @@ impl Driver {
             if self.engine.state().is_terminal() {
                 break;
             }
+            // A deadline past what the clock can represent (a huge configured timeout or
+            // server-imposed backoff) means "not in any foreseeable future": no timer, rather
+            // than an overflow panic.
             let deadline = self
                 .engine
                 .poll_timeout()
-                .map(|t| self.origin + t.elapsed());
+                .and_then(|t| self.origin.checked_add(t.elapsed()));
             let has_audio = self.pipeline.is_some();
             tokio::select! {
                 command = self.commands.recv(), if !handles_gone => match command {

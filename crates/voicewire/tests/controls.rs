@@ -248,3 +248,25 @@ async fn session_expiry_from_the_server_reconnects() {
     session.stop().await.unwrap();
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_huge_connect_timeout_is_no_timeout_not_a_panic() {
+    // An app (or a binding passing Long.MAX_VALUE) may ask for an effectively unbounded
+    // connect timeout: the driver's timer must not overflow.
+    let emu = emulator(AudioPace::Fast, None).await;
+    let opts = options(&emu).reconnect(ReconnectPolicy {
+        connect_timeout: Duration::MAX,
+        recycle_after: Some(Duration::MAX),
+        ..ReconnectPolicy::default()
+    });
+    let session = RealtimeVoiceSession::new(opts);
+    session.start().await.unwrap();
+    assert_eq!(session.state(), SessionState::Live);
+    session.send_text("still alive").await.unwrap();
+    events_until(&session, |e| {
+        matches!(e, SessionEvent::AssistantTranscriptFinal { .. })
+    })
+    .await;
+    session.stop().await.unwrap();
+    emu.shutdown().await;
+}
