@@ -758,12 +758,15 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether the server cancels the response itself when the user starts talking. A config
+    /// that never mentions turn detection gets the server's default (server VAD with
+    /// `interrupt_response: true`); only an explicit `null` turns detection off.
     fn interrupt_response_enabled(&self) -> bool {
-        self.config
-            .session
-            .turn_detection()
-            .as_value()
-            .is_some_and(|td| td.interrupt_response())
+        match self.config.session.turn_detection() {
+            voicewire_protocol::Nullable::Absent => true,
+            voicewire_protocol::Nullable::Null => false,
+            voicewire_protocol::Nullable::Value(td) => td.interrupt_response(),
+        }
     }
 
     fn interrupt_with(&mut self, cause: InterruptCause, _now: Timestamp) {
@@ -811,12 +814,13 @@ impl Engine {
                 }
             }
             AudioPath::InEvents => {
-                for p in &self.playing {
-                    if let Some(r) = &p.response_id
-                        && !self.cut_responses.contains(r)
-                    {
-                        self.cut_responses.push_back(r.clone());
-                    }
+                let cut: Vec<String> = self
+                    .playing
+                    .iter()
+                    .filter_map(|p| p.response_id.clone())
+                    .collect();
+                for id in cut {
+                    self.remember_cut_response(id);
                 }
                 if !self.playing.is_empty() && self.config.local_playback {
                     // The truncate is sent when the driver reports what was actually played.
@@ -833,6 +837,12 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// How many interrupted responses the engine remembers (to drop their late audio). Bounded
+    /// by a small constant however long the session runs.
+    pub fn remembered_cut_responses(&self) -> usize {
+        self.cut_responses.len()
     }
 
     fn remember_cut_response(&mut self, id: String) {

@@ -1088,3 +1088,60 @@ fn webrtc_playback_start_and_stop_follow_the_output_audio_buffer_events() {
         Some(Duration::from_millis(250))
     );
 }
+
+#[test]
+fn a_config_silent_on_turn_detection_gets_the_server_default_on_barge_in() {
+    // No turn_detection in the config means the server's default: server VAD with
+    // interrupt_response, so the server cancels by itself and the client must not send a
+    // redundant response.cancel. An explicit null (VAD off) would never produce speech_started.
+    let mut h = Harness::new(EngineConfig::default());
+    h.go_live();
+    h.sent.clear();
+    h.response_created("resp_1");
+    h.assistant_item("resp_1", "item_a");
+    h.audio_delta("resp_1", "item_a", 100);
+    h.server(r#"{"type":"input_audio_buffer.speech_started","event_id":"e","item_id":"item_u","audio_start_ms":900}"#);
+    h.engine.handle_playout_flushed(
+        &[FlushedItem {
+            item_id: "item_a".into(),
+            played_ms: 40,
+        }],
+        h.now,
+    );
+    h.drain();
+    assert_eq!(h.truncates(), vec![("item_a".to_string(), 0, 40)]);
+    assert!(
+        !h.sent_types().contains(&"response.cancel".to_string()),
+        "{:?}",
+        h.sent_types()
+    );
+}
+
+#[test]
+fn many_interruptions_keep_a_bounded_memory_of_cut_responses() {
+    let mut h = Harness::new(vad_config());
+    h.go_live();
+    for n in 0..200 {
+        let resp = format!("resp_{n}");
+        let item = format!("item_{n}");
+        h.response_created(&resp);
+        h.assistant_item(&resp, &item);
+        h.audio_delta(&resp, &item, 20);
+        h.server(&format!(r#"{{"type":"input_audio_buffer.speech_started","event_id":"e","item_id":"u{n}","audio_start_ms":1}}"#));
+        h.engine.handle_playout_flushed(
+            &[FlushedItem {
+                item_id: item.clone(),
+                played_ms: 10,
+            }],
+            h.now,
+        );
+        h.server(&format!(r#"{{"type":"response.done","event_id":"e","response":{{"id":"{resp}","object":"realtime.response","status":"cancelled","output":[]}}}}"#));
+        h.drain();
+    }
+    assert!(
+        h.engine.remembered_cut_responses() <= 16,
+        "{}",
+        h.engine.remembered_cut_responses()
+    );
+    assert_eq!(h.truncates().len(), 200);
+}
