@@ -294,20 +294,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn webrtc_is_a_typed_error_until_it_exists() {
-        let options = SessionOptions::new(crate::TokenSource::api_key("sk-test"))
-            .transport(Transport::WebRtc);
-        let session = RealtimeVoiceSession::new(options);
-        if !crate::transport::is_available(Transport::WebRtc) {
-            let err = session.start().await.unwrap_err();
-            assert!(
-                matches!(err, Error::Other { ref message } if message.contains("WebRTC")),
-                "{err:?}"
-            );
-        }
-    }
-
-    #[tokio::test]
     async fn commands_before_start_are_typed_errors() {
         let session =
             RealtimeVoiceSession::new(SessionOptions::new(crate::TokenSource::api_key("sk-test")));
