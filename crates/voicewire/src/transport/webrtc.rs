@@ -153,7 +153,8 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
         ))
     })?;
     let status = response.status();
-    let retry_after = capped_retry_after(response.headers().get(http::header::RETRY_AFTER));
+    let retry_after =
+        crate::error::parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
     let call_id = response
         .headers()
         .get(http::header::LOCATION)
@@ -232,20 +233,6 @@ fn authorized_offer_request(
         request = request.header(header_name(name)?, value);
     }
     Ok(request)
-}
-
-/// The longest wait a `Retry-After` header can ask for; a server asking for more (or
-/// sending nonsense like `1e30`) gets this, so a hostile header neither panics nor parks
-/// the reconnect loop for ages.
-const RETRY_AFTER_CAP: std::time::Duration = std::time::Duration::from_secs(600);
-
-/// Reads `Retry-After` as delta-seconds (integer or decimal) without panicking on huge,
-/// negative or non-finite values, capped at [`RETRY_AFTER_CAP`].
-fn capped_retry_after(value: Option<&http::HeaderValue>) -> Option<std::time::Duration> {
-    let text = value?.to_str().ok()?.trim();
-    let secs = text.parse::<f64>().ok().filter(|s| *s >= 0.0)?;
-    let wait = std::time::Duration::try_from_secs_f64(secs).unwrap_or(RETRY_AFTER_CAP);
-    Some(wait.min(RETRY_AFTER_CAP))
 }
 
 /// The call id is the last path segment of `Location: /v1/realtime/calls/{call_id}`.
@@ -402,26 +389,25 @@ mod tests {
 
     #[test]
     fn retry_after_is_capped_and_never_panics() {
+        // The offer POST shares the crate's one Retry-After parser with the token and mint
+        // paths; this pins that a hostile header on the WebRTC path is capped, not a panic.
+        use crate::error::{MAX_RETRY_AFTER, parse_retry_after};
         let header = |text: &str| http::HeaderValue::from_str(text).unwrap();
         assert_eq!(
-            capped_retry_after(Some(&header("1e30"))),
-            Some(RETRY_AFTER_CAP)
+            parse_retry_after(Some(&header("1e30"))),
+            Some(MAX_RETRY_AFTER)
         );
         assert_eq!(
-            capped_retry_after(Some(&header("inf"))),
-            Some(RETRY_AFTER_CAP)
-        );
-        assert_eq!(
-            capped_retry_after(Some(&header("2.5"))),
+            parse_retry_after(Some(&header("2.5"))),
             Some(std::time::Duration::from_millis(2500))
         );
         assert_eq!(
-            capped_retry_after(Some(&header("7"))),
+            parse_retry_after(Some(&header("7"))),
             Some(std::time::Duration::from_secs(7))
         );
-        assert_eq!(capped_retry_after(Some(&header("-1"))), None);
-        assert_eq!(capped_retry_after(Some(&header("NaN"))), None);
-        assert_eq!(capped_retry_after(None), None);
+        assert_eq!(parse_retry_after(Some(&header("-1"))), None);
+        assert_eq!(parse_retry_after(Some(&header("NaN"))), None);
+        assert_eq!(parse_retry_after(None), None);
     }
 
     #[test]
