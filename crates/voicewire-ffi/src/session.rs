@@ -231,11 +231,12 @@ impl RealtimeVoiceSession {
     /// the returned handle is cancelled or dropped, or the app releases this session.
     pub fn subscribe(&self, listener: Arc<dyn SessionEventListener>) -> Arc<TaskHandle> {
         self.state_pending.store(false, Ordering::SeqCst);
+        // The state is read here, not in the task: the first delivery is the state at the
+        // moment of subscribing, even if `start()` runs before the task is first polled.
+        let current = SessionState::from(&self.inner.state());
         let inner = self.inner.clone();
         let task = runtime::spawn(async move {
-            listener.on_event(SessionEvent::StateChanged {
-                state: SessionState::from(&inner.state()),
-            });
+            listener.on_event(SessionEvent::StateChanged { state: current });
             while let Some(event) = inner.next_event().await {
                 listener.on_event(SessionEvent::from(&event));
             }
