@@ -115,6 +115,7 @@ fn rig() -> Rig {
             token: ClientSecret::permanent("sk-bench"),
             session: SessionConfig::default(),
             connect_timeout: Duration::from_secs(5),
+            credential: voicewire::transport::CredentialKind::ApiKey,
         };
         websocket::connect(&params).await.unwrap()
     });

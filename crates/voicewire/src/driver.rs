@@ -57,6 +57,8 @@ pub(crate) enum Command {
 pub(crate) struct Shared {
     pub(crate) metrics: StdMutex<SessionMetrics>,
     pub(crate) muted: std::sync::atomic::AtomicBool,
+    /// The call id of the current (or last) connection, if the server named one.
+    pub(crate) call_id: StdMutex<Option<String>>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -69,6 +71,8 @@ pub(crate) struct Driver {
     transport_kind: Transport,
     connect_timeout: Duration,
     tokens: Arc<tokio::sync::Mutex<TokenCache>>,
+    /// Whether the token source hands out API keys or ephemeral secrets.
+    credential: transport::CredentialKind,
     token: Option<ClientSecret>,
     link: Option<Link>,
     closing: Option<Link>,
@@ -125,6 +129,7 @@ impl Driver {
             endpoint: options.endpoint,
             transport_kind: options.transport,
             connect_timeout: options.reconnect.connect_timeout,
+            credential: options.token_source.credential_kind(),
             tokens: Arc::new(tokio::sync::Mutex::new(TokenCache::new(
                 options.token_source,
             ))),
@@ -348,6 +353,9 @@ impl Driver {
         match result {
             Ok(link) => {
                 tracing::info!(transport = self.transport_kind.name(), "transport open");
+                if let Ok(mut call_id) = self.shared.call_id.lock() {
+                    call_id.clone_from(&link.call_id);
+                }
                 self.link = Some(link);
                 self.engine.handle_transport_opened(now);
             }
@@ -481,6 +489,7 @@ impl Driver {
                     token,
                     session: self.engine.session_config().clone(),
                     connect_timeout: self.connect_timeout,
+                    credential: self.credential,
                 };
                 let kind = self.transport_kind;
                 self.pending_connect =

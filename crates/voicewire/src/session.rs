@@ -72,6 +72,7 @@ impl RealtimeVoiceSession {
         let shared = Arc::new(Shared {
             metrics: StdMutex::new(SessionMetrics::default()),
             muted: AtomicBool::new(false),
+            call_id: StdMutex::new(None),
         });
         let channels = DriverChannels {
             commands: command_rx,
@@ -269,6 +270,20 @@ impl RealtimeVoiceSession {
     /// A receiver of state changes (the current value first).
     pub fn watch_state(&self) -> watch::Receiver<SessionState> {
         self.inner.state.clone()
+    }
+
+    /// The server's id for the current call (WebRTC: from the answer's `Location`;
+    /// WebSocket: the `call_id` the endpoint attached to), `None` before the first
+    /// connection or when the server named none. A backend joins the same call over a
+    /// sideband WebSocket with [`Endpoint::call_id`](crate::Endpoint::call_id) and this id to run
+    /// tools server-side. After a reconnect it is the new call's id.
+    pub fn call_id(&self) -> Option<String> {
+        self.inner
+            .shared
+            .call_id
+            .lock()
+            .ok()
+            .and_then(|id| id.clone())
     }
 
     /// A snapshot of the metrics.

@@ -426,3 +426,62 @@ async fn an_ephemeral_key_posts_raw_sdp_with_bearer() {
     );
     assert!(body.starts_with("v=0"), "{body}");
 }
+
+/// A provider's token posts the raw SDP whatever its text looks like: the offer's shape
+/// follows the token source, not an `ek_` prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_providers_token_without_the_ek_prefix_still_posts_raw_sdp() {
+    struct RelayTokens;
+    #[async_trait::async_trait]
+    impl voicewire::TokenProvider for RelayTokens {
+        async fn fetch_token(
+            &self,
+        ) -> Result<voicewire::auth::ClientSecret, voicewire::TokenError> {
+            Ok(voicewire::auth::ClientSecret {
+                value: "relay-issued-7f3a".into(),
+                expires_at: None,
+            })
+        }
+    }
+    let request = offer_seen_with(
+        voicewire::TokenSource::Provider(std::sync::Arc::new(RelayTokens)),
+        |e| e,
+    )
+    .await;
+    let (head, body) = request.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(
+        head.contains("\r\ncontent-type: application/sdp\r\n"),
+        "{head}"
+    );
+    assert!(body.starts_with("v=0"), "{body}");
+}
+
+/// The app learns its call's id, and a backend joins that call over WebSocket with it: the
+/// backend's turn reaches the phone's session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_call_id_lets_a_backend_join_the_call() {
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    let phone = RealtimeVoiceSession::new(webrtc(&emu));
+    assert_eq!(phone.call_id(), None, "no call before start");
+    phone.start().await.unwrap();
+    let call_id = phone
+        .call_id()
+        .expect("the answer's Location names the call");
+    assert!(!call_id.is_empty());
+
+    let backend = RealtimeVoiceSession::new(
+        options(&emu)
+            .endpoint(voicewire::Endpoint::with_api_base(emu.http_base()).call_id(&call_id)),
+    );
+    backend.start().await.unwrap();
+    assert_eq!(backend.call_id().as_deref(), Some(call_id.as_str()));
+    backend.send_text("hello from the backend").await.unwrap();
+    events_until(&phone, |e| {
+        matches!(e, SessionEvent::AssistantTranscriptFinal { .. })
+    })
+    .await;
+    backend.stop().await.unwrap();
+    phone.stop().await.unwrap();
+    emu.shutdown().await;
+}

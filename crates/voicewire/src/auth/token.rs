@@ -219,6 +219,16 @@ impl TokenSource {
         TokenSource::ApiKey(key.into())
     }
 
+    /// What kind of credential this source hands out (it decides the WebRTC offer's shape).
+    pub fn credential_kind(&self) -> crate::transport::CredentialKind {
+        match self {
+            TokenSource::ApiKey(_) => crate::transport::CredentialKind::ApiKey,
+            TokenSource::EphemeralKey(_) | TokenSource::Provider(_) | TokenSource::Http(_) => {
+                crate::transport::CredentialKind::Ephemeral
+            }
+        }
+    }
+
     /// A fixed ephemeral key.
     pub fn ephemeral(secret: ClientSecret) -> Self {
         TokenSource::EphemeralKey(secret)

@@ -101,6 +101,9 @@ pub struct Link {
     pub incoming: mpsc::Receiver<Incoming>,
     /// How audio travels.
     pub audio_path: AudioPath,
+    /// The server's id for this call: from the `Location` of a WebRTC answer, or the
+    /// `call_id` a WebSocket attached to. A sideband server joins the call with it.
+    pub call_id: Option<String>,
 }
 
 /// Everything a transport needs to connect.
@@ -115,6 +118,21 @@ pub struct ConnectParams {
     pub session: SessionConfig,
     /// Give up connecting after this long.
     pub connect_timeout: Duration,
+    /// What kind of credential `token` is. WebRTC posts a bare SDP offer with an ephemeral
+    /// key (the session is bound to the key) and a multipart offer carrying the session
+    /// config with a standard API key.
+    pub credential: CredentialKind,
+}
+
+/// What kind of credential a connection uses, decided by the token source, never guessed
+/// from the key's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A standard API key (`TokenSource::ApiKey`): trusted servers only.
+    ApiKey,
+    /// An ephemeral client secret (fixed, from a provider, or from an HTTP backend) or a
+    /// relay's own token.
+    Ephemeral,
 }
 
 /// Whether `transport` is compiled into this build.

@@ -28,7 +28,8 @@ use voicewire_rtc::{
 };
 
 use super::{
-    AudioPath, ConnectParams, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY, Outgoing,
+    AudioPath, ConnectParams, CredentialKind, INCOMING_CAPACITY, Incoming, Link, OUTGOING_CAPACITY,
+    Outgoing,
 };
 use crate::endpoint::AuthStyle;
 use crate::error::{TransportError, error_message_from_body};
@@ -85,6 +86,7 @@ async fn open_call(params: &ConnectParams) -> Result<Link, TransportError> {
         outgoing: out_tx,
         incoming: in_rx,
         audio_path: AudioPath::MediaTrack,
+        call_id: answer.call_id,
     })
 }
 
@@ -109,10 +111,8 @@ fn peer_config_for(api_base: &str) -> RtcConfig {
 /// session config otherwise. Credentials follow the endpoint exactly as the WebSocket
 /// handshake does (see [`authorized_offer_request`]).
 ///
-/// The body shape is still chosen by the key's `ek_` prefix: [`ConnectParams`] does not
-/// say which `TokenSource` produced the token, so a provider handing out non-`ek_`
-/// ephemeral keys gets multipart. Choosing from the token source needs a field on
-/// `ConnectParams` set by the driver.
+/// The body shape follows [`ConnectParams::credential`], which the driver takes from the
+/// token source: a provider's ephemeral key gets the raw offer whatever its text looks like.
 async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, TransportError> {
     let client =
         crate::tls::http_client().map_err(|error| TransportError::Io(error.to_string()))?;
@@ -120,7 +120,7 @@ async fn post_offer(params: &ConnectParams, offer: &str) -> Result<CallAnswer, T
     let request = authorized_offer_request(&client, &params.endpoint, token)?
         .header(http::header::USER_AGENT, USER_AGENT)
         .header(http::header::ACCEPT, "application/sdp");
-    let request = if token.starts_with("ek_") {
+    let request = if params.credential == CredentialKind::Ephemeral {
         request
             .header(http::header::CONTENT_TYPE, "application/sdp")
             .body(offer.to_owned())

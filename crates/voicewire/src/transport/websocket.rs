@@ -199,6 +199,7 @@ pub async fn connect(params: &ConnectParams) -> Result<Link, TransportError> {
         outgoing: out_tx,
         incoming: in_rx,
         audio_path: AudioPath::InEvents,
+        call_id: params.endpoint.call_id.clone(),
     })
 }
 
