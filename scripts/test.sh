@@ -27,7 +27,9 @@ stage_clippy() {
 }
 
 stage_rust() {
-  cargo nextest run --workspace --all-features --locked --no-fail-fast
+  # The `ci` profile (.config/nextest.toml) retries a failed test once and reports it as
+  # FLAKY; a real break fails both attempts.
+  cargo nextest run --workspace --all-features --locked --no-fail-fast --profile ci
 }
 
 stage_doc() {
