@@ -41,12 +41,21 @@ stage_mobile() {
   bash scripts/check-mobile.sh
 }
 
+# Interop scripts that failed once and passed when run again (reported at the end).
+FLAKY_INTEROP=()
+
 stage_interop() {
   local s
   for s in scripts/interop/*.sh; do
     [ -e "$s" ] || continue
     log "interop: $s"
-    bash "$s"
+    # Each script drives real processes (browsers, JVMs, a Swift chroot) on a shared CI
+    # machine. One failure is retried once and reported as FLAKY; two fail the run.
+    if ! bash "$s"; then
+      log "FLAKY? $s failed; running it once more"
+      bash "$s"
+      FLAKY_INTEROP+=("$s")
+    fi
   done
 }
 
@@ -54,4 +63,7 @@ for s in "${STAGES[@]}"; do
   log "stage: $s"
   "stage_$s"
 done
+if [ "${#FLAKY_INTEROP[@]}" -gt 0 ]; then
+  log "FLAKY (failed once, passed on retry): ${FLAKY_INTEROP[*]}"
+fi
 log "all stages passed: ${STAGES[*]}"
