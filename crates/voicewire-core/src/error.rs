@@ -32,6 +32,52 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every code [`ErrorKind::code`] can return, in declaration order.
+    ///
+    /// Bindings and tests use this to check that each code is handled; like the codes
+    /// themselves, the list only grows.
+    pub const ALL_CODES: [&'static str; 8] = [
+        "auth",
+        "network",
+        "rate_limited",
+        "protocol",
+        "session_expired",
+        "audio_device",
+        "closed",
+        "other",
+    ];
+
+    /// A stable, machine-readable snake_case code for this kind of failure.
+    ///
+    /// These strings are part of the public contract: the FFI layer and the platform
+    /// bindings (Swift, Kotlin, TypeScript) hand them to applications instead of the `Debug`
+    /// text, so that renaming a Rust variant or adding a field never breaks an app that
+    /// switches on the code. A code, once released, is never changed or reused; new variants
+    /// get new codes. Details that vary (such as `retry_after`) are not part of the code.
+    ///
+    /// | variant | code |
+    /// |---|---|
+    /// | [`ErrorKind::Auth`] | `"auth"` |
+    /// | [`ErrorKind::Network`] | `"network"` |
+    /// | [`ErrorKind::RateLimited`] | `"rate_limited"` |
+    /// | [`ErrorKind::Protocol`] | `"protocol"` |
+    /// | [`ErrorKind::SessionExpired`] | `"session_expired"` |
+    /// | [`ErrorKind::AudioDevice`] | `"audio_device"` |
+    /// | [`ErrorKind::Closed`] | `"closed"` |
+    /// | [`ErrorKind::Other`] | `"other"` |
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::Network => "network",
+            ErrorKind::RateLimited { .. } => "rate_limited",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::SessionExpired => "session_expired",
+            ErrorKind::AudioDevice => "audio_device",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Other => "other",
+        }
+    }
+
     /// Whether the reconnect policy may try again after this failure.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -91,4 +137,61 @@ pub enum CommandError {
     /// The command's content could not be encoded.
     #[error("invalid command: {0}")]
     Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_kind() -> Vec<ErrorKind> {
+        vec![
+            ErrorKind::Auth,
+            ErrorKind::Network,
+            ErrorKind::RateLimited { retry_after: None },
+            ErrorKind::Protocol,
+            ErrorKind::SessionExpired,
+            ErrorKind::AudioDevice,
+            ErrorKind::Closed,
+            ErrorKind::Other,
+        ]
+    }
+
+    #[test]
+    fn codes_are_the_documented_stable_strings() {
+        let codes: Vec<&str> = every_kind().iter().map(ErrorKind::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "auth",
+                "network",
+                "rate_limited",
+                "protocol",
+                "session_expired",
+                "audio_device",
+                "closed",
+                "other"
+            ]
+        );
+        assert_eq!(codes, ErrorKind::ALL_CODES);
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case_and_ignore_details() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in every_kind() {
+            let code = kind.code();
+            assert!(seen.insert(code), "duplicate code {code}");
+            assert!(
+                !code.is_empty()
+                    && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    && !code.starts_with('_')
+                    && !code.ends_with('_'),
+                "not snake_case: {code}"
+            );
+        }
+        let with_delay = ErrorKind::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+        };
+        assert_eq!(with_delay.code(), "rate_limited");
+    }
 }
