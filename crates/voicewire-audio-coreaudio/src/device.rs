@@ -1,6 +1,6 @@
 //! [`VoiceProcessingDevice`]: capture and playback through the VoiceProcessingIO unit.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use coreaudio::audio_unit::audio_format::LinearPcmFlags;
 use coreaudio::audio_unit::render_callback::{self, data};
@@ -10,8 +10,8 @@ use objc2_audio_toolbox::{
     kAudioOutputUnitProperty_EnableIO,
 };
 use voicewire_audio::platform::{
-    AudioEngineControl, HardwareHint, NegotiatedFormat, PlatformAudioController, PlatformError,
-    RealtimeSlots, SessionConfig, negotiate,
+    AudioEngineControl, HardwareHint, NegotiatedFormat, PlatformAudioController, PlatformDevice,
+    PlatformEngine, PlatformError, RealtimeSlots, SessionConfig, negotiate,
 };
 use voicewire_audio::{AudioDevice, AudioError, AudioFormat, DeviceIo};
 
@@ -23,13 +23,6 @@ type Args = render_callback::Args<data::Interleaved<f32>>;
 
 fn unit_error(operation: &'static str, e: coreaudio::Error) -> PlatformError {
     PlatformError::backend(operation, e)
-}
-
-fn to_audio_error(e: PlatformError) -> AudioError {
-    AudioError::Device {
-        device: DEVICE_NAME.to_owned(),
-        message: e.to_string(),
-    }
 }
 
 #[derive(Default)]
@@ -117,7 +110,9 @@ impl VoiceProcessingEngine {
             .map_err(|e| unit_error("start VoiceProcessingIO unit", e))?;
         Ok(unit)
     }
+}
 
+impl PlatformEngine for VoiceProcessingEngine {
     fn start(&self, slots: RealtimeSlots) -> Result<(), PlatformError> {
         let mut state = self.lock();
         let unit = self.open_unit(&slots)?;
@@ -197,21 +192,20 @@ impl AudioEngineControl for VoiceProcessingEngine {
 /// Microphone and speaker through Apple's VoiceProcessingIO unit, with AVAudioSession policy.
 ///
 /// Create it with a [`SessionConfig`], keep [`VoiceProcessingDevice::controller`] for routes,
-/// the voice-processing switch and events, and hand the device to the session. Its formats
-/// are mono at the hardware rate when it was created (the pipeline resamples to the wire
-/// rate); later rate changes (Bluetooth HFP) are converted inside the unit.
+/// the voice-processing switch, levels and events, and hand the device to the session. Its
+/// formats are mono at the hardware rate when it was created (the pipeline resamples to the
+/// wire rate); later rate changes (Bluetooth HFP) are converted inside the unit.
 pub struct VoiceProcessingDevice {
-    format: NegotiatedFormat,
-    controller: Arc<PlatformAudioController>,
-    engine: Arc<VoiceProcessingEngine>,
+    // Declared first so it is dropped first: the unit stops and the session is deactivated
+    // while the observers still listen.
+    device: PlatformDevice<VoiceProcessingEngine>,
     _observers: SessionObservers,
 }
 
 impl std::fmt::Debug for VoiceProcessingDevice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VoiceProcessingDevice")
-            .field("format", &self.format)
-            .field("running", &self.engine.is_running())
+            .field("device", &self.device)
             .finish_non_exhaustive()
     }
 }
@@ -231,72 +225,41 @@ impl VoiceProcessingDevice {
             voice_processing: std::sync::atomic::AtomicBool::new(config.voice_processing),
             state: Mutex::new(EngineState::default()),
         });
-        let weak: Weak<dyn AudioEngineControl> = Arc::downgrade(&engine) as _;
-        controller.attach_engine(weak);
         let observers = SessionObservers::register(&controller);
         Ok(Self {
-            format,
-            controller,
-            engine,
+            device: PlatformDevice::new(DEVICE_NAME, format, controller, engine),
             _observers: observers,
         })
     }
 
-    /// Route control, the voice-processing switch, resume, and the event listener.
+    /// Route control, the voice-processing switch, resume, levels and the event listener.
     pub fn controller(&self) -> &Arc<PlatformAudioController> {
-        &self.controller
+        self.device.controller()
     }
 }
 
 impl AudioDevice for VoiceProcessingDevice {
     fn name(&self) -> &str {
-        DEVICE_NAME
+        self.device.name()
     }
 
     fn capture_format(&self) -> Option<AudioFormat> {
-        Some(self.format.capture)
+        self.device.capture_format()
     }
 
     fn playback_format(&self) -> Option<AudioFormat> {
-        Some(self.format.playback)
+        self.device.playback_format()
     }
 
     fn start(&mut self, io: DeviceIo) -> Result<(), AudioError> {
-        if self.engine.is_running() {
-            return Err(AudioError::DeviceState {
-                device: DEVICE_NAME.to_owned(),
-                state: "already running",
-            });
-        }
-        self.controller.engine_starting().map_err(to_audio_error)?;
-        let slots = RealtimeSlots::from_io(io);
-        if let Err(e) = self.engine.start(slots) {
-            self.controller.engine_stopped();
-            return Err(to_audio_error(e));
-        }
-        self.controller.engine_started();
-        Ok(())
+        self.device.start(io)
     }
 
     fn stop(&mut self) -> Result<(), AudioError> {
-        if !self.engine.is_running() {
-            return Ok(());
-        }
-        self.engine.stop();
-        self.controller.engine_stopped();
-        Ok(())
+        self.device.stop()
     }
 
     fn is_running(&self) -> bool {
-        self.engine.is_running()
-    }
-}
-
-impl Drop for VoiceProcessingDevice {
-    fn drop(&mut self) {
-        if self.engine.is_running() {
-            self.engine.stop();
-            self.controller.engine_stopped();
-        }
+        self.device.is_running()
     }
 }

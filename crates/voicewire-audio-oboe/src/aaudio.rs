@@ -15,12 +15,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use ndk::audio::{
     AudioCallbackResult, AudioContentType, AudioDirection, AudioError as AAudioError,
     AudioFormat as SampleFormat, AudioInputPreset, AudioPerformanceMode, AudioSharingMode,
-    AudioStream, AudioStreamBuilder, AudioStreamErrorCallback, AudioUsage, SessionId,
+    AudioStream, AudioStreamBuilder, AudioStreamDataCallback, AudioStreamErrorCallback, AudioUsage,
+    SessionId,
 };
 use voicewire_audio::platform::{
     AudioEngineControl, AudioSessionBackend, HardwareHint, NegotiatedFormat,
-    PlatformAudioController, PlatformError, RealtimeSlots, ReopenPolicy, SessionConfig,
-    check_reopened, negotiate,
+    PlatformAudioController, PlatformDevice, PlatformEngine, PlatformError, RealtimeSlots,
+    ReopenPolicy, SessionConfig, check_reopened, negotiate,
 };
 use voicewire_audio::{AudioDevice, AudioError, AudioFormat, DeviceIo};
 
@@ -28,13 +29,6 @@ const DEVICE_NAME: &str = "aaudio-voice-communication";
 
 fn aaudio_error(operation: &'static str, e: AAudioError) -> PlatformError {
     PlatformError::backend(operation, format!("{e:?}"))
-}
-
-fn to_audio_error(e: PlatformError) -> AudioError {
-    AudioError::Device {
-        device: DEVICE_NAME.to_owned(),
-        message: e.to_string(),
-    }
 }
 
 /// An open AAudio stream owned by the engine.
@@ -135,22 +129,61 @@ impl AAudioEngine {
         })
     }
 
-    /// Opens the input stream with the capture half, exclusive first, shared on refusal.
+    /// Opens one stream, exclusive first and shared on refusal or on a format the exclusive
+    /// (MMAP) path cannot give. `callback` leases the pipeline end for each attempt (a refused
+    /// attempt drops its callback, which hands the end back for the next one).
+    fn open_stream(
+        &self,
+        direction: AudioDirection,
+        format: AudioFormat,
+        generation: u64,
+        session: Option<SessionId>,
+        operation: &'static str,
+        mut callback: impl FnMut() -> Result<AudioStreamDataCallback, PlatformError>,
+    ) -> Result<OwnedStream, PlatformError> {
+        let mut last_error = None;
+        for sharing in [AudioSharingMode::Exclusive, AudioSharingMode::Shared] {
+            let builder = self
+                .builder(direction, format, sharing, session)?
+                .data_callback(callback()?)
+                .error_callback(self.error_callback(generation));
+            match builder.open_stream() {
+                Ok(stream) => {
+                    let stream = OwnedStream(stream);
+                    // An exclusive (MMAP) stream may come back in the device's own format;
+                    // the shared path resamples, so fall back to it instead of failing.
+                    match self.verify(&stream, format) {
+                        Ok(()) => return Ok(stream),
+                        Err(e) => {
+                            tracing::debug!(?direction, ?sharing, %e, "stream format not usable");
+                            last_error = Some(e);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(?direction, ?sharing, ?e, "stream refused");
+                    last_error = Some(aaudio_error(operation, e));
+                }
+            }
+        }
+        Err(last_error
+            .unwrap_or_else(|| PlatformError::backend(operation, "no sharing mode tried")))
+    }
+
+    /// Opens the input stream with the capture half.
     fn open_input(
         &self,
         slots: &RealtimeSlots,
         generation: u64,
         session: Option<SessionId>,
     ) -> Result<OwnedStream, PlatformError> {
-        let mut last_error = None;
-        for sharing in [AudioSharingMode::Exclusive, AudioSharingMode::Shared] {
-            let Some(mut half) = slots.capture.lease() else {
-                return Err(PlatformError::backend(
-                    "open input stream",
-                    "capture end in use",
-                ));
-            };
-            let data = Box::new(
+        const OPERATION: &str = "open input stream";
+        let callback = || -> Result<AudioStreamDataCallback, PlatformError> {
+            let mut half = slots
+                .capture
+                .lease()
+                .ok_or_else(|| PlatformError::backend(OPERATION, "capture end in use"))?;
+            Ok(Box::new(
                 move |stream: &AudioStream, data: *mut c_void, frames: i32| {
                     let channels = stream.channel_count().max(1);
                     let len = usize::try_from(frames).unwrap_or(0)
@@ -162,51 +195,32 @@ impl AAudioEngine {
                     half.on_input(samples, u16::try_from(channels).unwrap_or(1));
                     AudioCallbackResult::Continue
                 },
-            );
-            let builder = self
-                .builder(AudioDirection::Input, self.format.capture, sharing, session)?
-                .data_callback(data)
-                .error_callback(self.error_callback(generation));
-            match builder.open_stream() {
-                Ok(stream) => {
-                    let stream = OwnedStream(stream);
-                    // An exclusive (MMAP) stream may come back in the device's own format;
-                    // the shared path resamples, so fall back to it instead of failing.
-                    match self.verify(&stream, self.format.capture) {
-                        Ok(()) => return Ok(stream),
-                        Err(e) => {
-                            tracing::debug!(?sharing, %e, "input stream format not usable");
-                            last_error = Some(e);
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(?sharing, ?e, "input stream refused");
-                    last_error = Some(aaudio_error("open input stream", e));
-                }
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            PlatformError::backend("open input stream", "no sharing mode tried")
-        }))
+            ))
+        };
+        self.open_stream(
+            AudioDirection::Input,
+            self.format.capture,
+            generation,
+            session,
+            OPERATION,
+            callback,
+        )
     }
 
-    /// Opens the output stream with the playback half, exclusive first, shared on refusal.
+    /// Opens the output stream with the playback half.
     fn open_output(
         &self,
         slots: &RealtimeSlots,
         generation: u64,
         session: Option<SessionId>,
     ) -> Result<OwnedStream, PlatformError> {
-        let mut last_error = None;
-        for sharing in [AudioSharingMode::Exclusive, AudioSharingMode::Shared] {
-            let Some(mut half) = slots.playback.lease() else {
-                return Err(PlatformError::backend(
-                    "open output stream",
-                    "playout end in use",
-                ));
-            };
-            let data = Box::new(
+        const OPERATION: &str = "open output stream";
+        let callback = || -> Result<AudioStreamDataCallback, PlatformError> {
+            let mut half = slots
+                .playback
+                .lease()
+                .ok_or_else(|| PlatformError::backend(OPERATION, "playout end in use"))?;
+            Ok(Box::new(
                 move |stream: &AudioStream, data: *mut c_void, frames: i32| {
                     let channels = stream.channel_count().max(1);
                     let len = usize::try_from(frames).unwrap_or(0)
@@ -218,38 +232,16 @@ impl AAudioEngine {
                     half.on_output(out, u16::try_from(channels).unwrap_or(1));
                     AudioCallbackResult::Continue
                 },
-            );
-            let builder = self
-                .builder(
-                    AudioDirection::Output,
-                    self.format.playback,
-                    sharing,
-                    session,
-                )?
-                .data_callback(data)
-                .error_callback(self.error_callback(generation));
-            match builder.open_stream() {
-                Ok(stream) => {
-                    let stream = OwnedStream(stream);
-                    // An exclusive (MMAP) stream may come back in the device's own format;
-                    // the shared path resamples, so fall back to it instead of failing.
-                    match self.verify(&stream, self.format.playback) {
-                        Ok(()) => return Ok(stream),
-                        Err(e) => {
-                            tracing::debug!(?sharing, %e, "output stream format not usable");
-                            last_error = Some(e);
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(?sharing, ?e, "output stream refused");
-                    last_error = Some(aaudio_error("open output stream", e));
-                }
-            }
-        }
-        Err(last_error.unwrap_or_else(|| {
-            PlatformError::backend("open output stream", "no sharing mode tried")
-        }))
+            ))
+        };
+        self.open_stream(
+            AudioDirection::Output,
+            self.format.playback,
+            generation,
+            session,
+            OPERATION,
+            callback,
+        )
     }
 
     fn verify(&self, stream: &OwnedStream, expected: AudioFormat) -> Result<(), PlatformError> {
@@ -314,32 +306,6 @@ impl AAudioEngine {
         Ok(())
     }
 
-    fn start(&self, slots: RealtimeSlots) -> Result<(), PlatformError> {
-        let mut state = self.lock();
-        state.slots = Some(slots);
-        if let Err(e) = self.open_streams(&mut state) {
-            state.streams = None;
-            if let Some(slots) = state.slots.take() {
-                slots.clear();
-            }
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    fn stop(&self) {
-        let mut state = self.lock();
-        // Closing the streams drops their callbacks, which hands the ends back.
-        state.streams = None;
-        if let Some(slots) = state.slots.take() {
-            slots.clear();
-        }
-    }
-
-    fn is_running(&self) -> bool {
-        self.lock().slots.is_some()
-    }
-
     fn session_id(&self) -> Option<i32> {
         self.lock().session_id.map(NonZeroI32::get)
     }
@@ -377,6 +343,34 @@ impl AAudioEngine {
                 attempt - 1
             ));
         }
+    }
+}
+
+impl PlatformEngine for AAudioEngine {
+    fn start(&self, slots: RealtimeSlots) -> Result<(), PlatformError> {
+        let mut state = self.lock();
+        state.slots = Some(slots);
+        if let Err(e) = self.open_streams(&mut state) {
+            state.streams = None;
+            if let Some(slots) = state.slots.take() {
+                slots.clear();
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn stop(&self) {
+        let mut state = self.lock();
+        // Closing the streams drops their callbacks, which hands the ends back.
+        state.streams = None;
+        if let Some(slots) = state.slots.take() {
+            slots.clear();
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        self.lock().slots.is_some()
     }
 }
 
@@ -427,21 +421,11 @@ fn reopen_worker(engine: Weak<AAudioEngine>, requests: Receiver<u64>) {
 /// Create it with the [`SessionConfig`], the app's [`AudioSessionBackend`] (the Kotlin
 /// package's `AndroidAudioSession`, which drives AudioManager routes and audio focus) and the
 /// hardware hint (`AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE`; without it 48 kHz is used and
-/// AAudio converts). Keep [`AAudioDevice::controller`] for routes, the voice-processing switch
-/// and events.
+/// AAudio converts). Keep [`AAudioDevice::controller`] for routes, the voice-processing switch,
+/// levels and events.
+#[derive(Debug)]
 pub struct AAudioDevice {
-    format: NegotiatedFormat,
-    controller: Arc<PlatformAudioController>,
-    engine: Arc<AAudioEngine>,
-}
-
-impl std::fmt::Debug for AAudioDevice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AAudioDevice")
-            .field("format", &self.format)
-            .field("running", &self.engine.is_running())
-            .finish_non_exhaustive()
-    }
+    device: PlatformDevice<AAudioEngine>,
 }
 
 impl AAudioDevice {
@@ -481,75 +465,45 @@ impl AAudioDevice {
                 device: DEVICE_NAME.to_owned(),
                 message: format!("could not start the reopen worker: {e}"),
             })?;
-        let weak: Weak<dyn AudioEngineControl> = Arc::downgrade(&engine) as _;
-        controller.attach_engine(weak);
         Ok(Self {
-            format,
-            controller,
-            engine,
+            device: PlatformDevice::new(DEVICE_NAME, format, controller, engine),
         })
     }
 
-    /// Route control, the voice-processing switch, resume, and the event listener.
+    /// Route control, the voice-processing switch, resume, levels and the event listener.
     pub fn controller(&self) -> &Arc<PlatformAudioController> {
-        &self.controller
+        self.device.controller()
     }
 
     /// The AAudio session id shared by input and output while running (for the app's own
     /// `AudioEffect`s, e.g. `AcousticEchoCanceler.create(id)` on devices that need it).
     pub fn audio_session_id(&self) -> Option<i32> {
-        self.engine.session_id()
+        self.device.engine().session_id()
     }
 }
 
 impl AudioDevice for AAudioDevice {
     fn name(&self) -> &str {
-        DEVICE_NAME
+        self.device.name()
     }
 
     fn capture_format(&self) -> Option<AudioFormat> {
-        Some(self.format.capture)
+        self.device.capture_format()
     }
 
     fn playback_format(&self) -> Option<AudioFormat> {
-        Some(self.format.playback)
+        self.device.playback_format()
     }
 
     fn start(&mut self, io: DeviceIo) -> Result<(), AudioError> {
-        if self.engine.is_running() {
-            return Err(AudioError::DeviceState {
-                device: DEVICE_NAME.to_owned(),
-                state: "already running",
-            });
-        }
-        self.controller.engine_starting().map_err(to_audio_error)?;
-        if let Err(e) = self.engine.start(RealtimeSlots::from_io(io)) {
-            self.controller.engine_stopped();
-            return Err(to_audio_error(e));
-        }
-        self.controller.engine_started();
-        Ok(())
+        self.device.start(io)
     }
 
     fn stop(&mut self) -> Result<(), AudioError> {
-        if !self.engine.is_running() {
-            return Ok(());
-        }
-        self.engine.stop();
-        self.controller.engine_stopped();
-        Ok(())
+        self.device.stop()
     }
 
     fn is_running(&self) -> bool {
-        self.engine.is_running()
-    }
-}
-
-impl Drop for AAudioDevice {
-    fn drop(&mut self) {
-        if self.engine.is_running() {
-            self.engine.stop();
-            self.controller.engine_stopped();
-        }
+        self.device.is_running()
     }
 }

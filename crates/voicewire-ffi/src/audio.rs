@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use voicewire::audio::{AudioDevice, AudioFormat, ManualDevice, ManualDeviceHandle};
 
 use crate::error::VoiceError;
+use crate::platform_audio_control::PlatformAudio;
 
 /// The most audio one [`ManualAudio::pull_playback`] call returns, in seconds.
 pub const MAX_PULL_SECONDS: u32 = 1;
@@ -15,9 +16,16 @@ pub const MAX_PULL_SECONDS: u32 = 1;
 pub enum AudioChoice {
     /// No device: text-only sessions, or audio pushed with `RealtimeVoiceSession.push_audio`.
     NoDevice,
-    /// The platform's microphone and speaker (VoiceProcessingIO on iOS, AAudio/Oboe on
-    /// Android, the default desktop device elsewhere).
+    /// The platform's microphone and speaker with default options: VoiceProcessingIO on iOS,
+    /// the default desktop device on desktop builds with `desktop-audio`. Android needs the
+    /// app's audio session, so there this is an `AudioDevice` error: use `Platform`. For route
+    /// control, the echo-cancellation switch and levels use `Platform` on iOS too.
     PlatformDefault,
+    /// The phone's device with its route control (see [`PlatformAudio`]).
+    Platform {
+        /// The device (usable by one session).
+        audio: Arc<PlatformAudio>,
+    },
     /// The app pushes capture PCM and pulls playback PCM through a [`ManualAudio`].
     Manual {
         /// The device (usable by one session).
@@ -31,6 +39,7 @@ impl AudioChoice {
         match self {
             AudioChoice::NoDevice => Ok(None),
             AudioChoice::PlatformDefault => platform_default_device().map(Some),
+            AudioChoice::Platform { audio } => audio.take_device().map(Some),
             AudioChoice::Manual { device } => device
                 .take_device()
                 .map(|d| Some(Box::new(d) as Box<dyn AudioDevice>)),
@@ -38,15 +47,19 @@ impl AudioChoice {
     }
 }
 
-/// The platform device. iOS and Android devices live in their own crates (a later issue);
-/// until they are linked in, choosing the platform device there is a typed error rather
-/// than a silent fallback.
-#[cfg(any(target_os = "ios", target_os = "android"))]
+/// iOS: VoiceProcessingIO with AVAudioSession driven from Rust, default options.
+#[cfg(target_os = "ios")]
+fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
+    crate::platform_audio_control::default_ios_device()
+}
+
+/// Android: routes and focus belong to Java's AudioManager, which only the app can hand in;
+/// a device without them would ignore calls and headsets, so this is a typed error.
+#[cfg(target_os = "android")]
 fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
     Err(VoiceError::AudioDevice {
-        detail:
-            "the platform audio device is not linked into this build yet; use AudioChoice.Manual"
-                .into(),
+        detail: "on Android the platform device needs the app's audio session: use                  AudioChoice.Platform(PlatformAudio(options, AndroidAudioSession(context)))"
+            .into(),
     })
 }
 

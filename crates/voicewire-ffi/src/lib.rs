@@ -21,6 +21,8 @@ mod config;
 mod error;
 mod events;
 mod log;
+mod platform_audio;
+mod platform_audio_control;
 mod runtime;
 mod services;
 mod session;
@@ -40,6 +42,13 @@ pub use events::{
     Usage,
 };
 pub use log::{LogLevel, LogRecord, LogSink, clear_log_sink, set_log_sink};
+pub use platform_audio::{
+    AudioFocusChange, AudioInterruptionSource, AudioRoute, AudioRouteChangeReason, AudioRouteKind,
+    AudioRouteSelection, AudioRouteSnapshot, AudioSessionBackend, AudioSessionManagement,
+    PlatformAudioEvent, PlatformAudioListener, PlatformAudioOptions,
+    default_platform_audio_options,
+};
+pub use platform_audio_control::{AudioRouteControl, PlatformAudio};
 pub use task_handle::TaskHandle;
 
 uniffi::setup_scaffolding!("voicewire_ffi");

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::capture::CaptureSink;
 use crate::convert::{Sample, expand_mono, mix_to_mono};
 use crate::device::DeviceIo;
+use crate::levels::{AudioLevels, LevelMeter, LevelReader};
 use crate::playout::PlayoutSource;
 
 /// Frames converted per step through the scratch buffer (callbacks bigger than this are
@@ -146,17 +147,22 @@ pub struct CaptureHalf {
     sink: CaptureSink,
     scratch: Box<[f32]>,
     stats: Arc<CallbackStats>,
+    meter: LevelMeter,
 }
 
 impl CaptureHalf {
     /// Wraps the pipeline's capture end. Allocates the scratch buffer (call off the audio
-    /// thread).
-    pub fn new(sink: CaptureSink, stats: Arc<CallbackStats>) -> Self {
-        Self {
+    /// thread). The returned reader shows the microphone level as the stream delivers it
+    /// (the route control's meter; the pipeline meters separately for session events).
+    pub fn new(sink: CaptureSink, stats: Arc<CallbackStats>) -> (Self, LevelReader) {
+        let (meter, reader) = LevelMeter::new(sink.format().sample_rate);
+        let half = Self {
             sink,
             scratch: vec![0.0; SCRATCH_FRAMES].into_boxed_slice(),
             stats,
-        }
+            meter,
+        };
+        (half, reader)
     }
 
     /// Takes interleaved frames with `channels` channels (whatever the stream delivers) and
@@ -170,6 +176,8 @@ impl CaptureHalf {
         self.stats
             .capture_frames
             .fetch_add(frames as u64, Ordering::Relaxed);
+        self.meter
+            .process_interleaved(&interleaved[..frames * step], channels);
         if channels == self.sink.format().channels {
             return self.sink.push(&interleaved[..frames * step]);
         }
@@ -207,23 +215,36 @@ pub struct PlaybackHalf {
     source: PlayoutSource,
     scratch: Box<[f32]>,
     stats: Arc<CallbackStats>,
+    meter: LevelMeter,
 }
 
 impl PlaybackHalf {
     /// Wraps the pipeline's playout end. Allocates the scratch buffer (call off the audio
-    /// thread).
-    pub fn new(source: PlayoutSource, stats: Arc<CallbackStats>) -> Self {
-        Self {
+    /// thread). The returned reader shows the level of what the speaker is given.
+    pub fn new(source: PlayoutSource, stats: Arc<CallbackStats>) -> (Self, LevelReader) {
+        let (meter, reader) = LevelMeter::new(source.format().sample_rate);
+        let half = Self {
             source,
             scratch: vec![0.0; SCRATCH_FRAMES * usize::from(crate::format::MAX_CHANNELS)]
                 .into_boxed_slice(),
             stats,
-        }
+            meter,
+        };
+        (half, reader)
     }
 
     /// Fills `out` (interleaved, `channels` channels) with queued audio or silence. Returns
     /// frames of real audio. Never allocates, locks or blocks.
     pub fn on_output<S: Sample>(&mut self, out: &mut [S], channels: u16) -> usize {
+        let real = self.fill(out, channels);
+        let step = usize::from(channels.max(1));
+        let frames = out.len() / step;
+        self.meter
+            .process_interleaved(&out[..frames * step], channels.max(1));
+        real
+    }
+
+    fn fill<S: Sample>(&mut self, out: &mut [S], channels: u16) -> usize {
         let channels = channels.max(1);
         let step = usize::from(channels);
         let frames = out.len() / step;
@@ -282,6 +303,36 @@ pub struct RealtimeSlots {
     pub playback: CallbackSlot<PlaybackHalf>,
     /// Counters shared with the halves.
     pub stats: Arc<CallbackStats>,
+    /// The halves' level meters.
+    pub levels: LevelTaps,
+}
+
+/// Readers of the level meters in a device's callback halves: the microphone as captured and
+/// the speaker as fed, both at the stream's own rate, before any resampling.
+#[derive(Debug, Clone, Default)]
+pub struct LevelTaps {
+    /// The capture half's meter (absent when the pipeline does not capture).
+    pub input: Option<LevelReader>,
+    /// The playback half's meter (absent when the pipeline does not play).
+    pub output: Option<LevelReader>,
+}
+
+impl LevelTaps {
+    /// The latest levels; a missing direction reads as silence.
+    pub fn read(&self) -> AudioLevels {
+        AudioLevels {
+            input: self
+                .input
+                .as_ref()
+                .map(LevelReader::read)
+                .unwrap_or_default(),
+            output: self
+                .output
+                .as_ref()
+                .map(LevelReader::read)
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl RealtimeSlots {
@@ -290,16 +341,22 @@ impl RealtimeSlots {
         let stats = Arc::new(CallbackStats::default());
         let capture = CallbackSlot::default();
         let playback = CallbackSlot::default();
+        let mut levels = LevelTaps::default();
         if let Some(sink) = io.capture {
-            capture.put(CaptureHalf::new(sink, Arc::clone(&stats)));
+            let (half, reader) = CaptureHalf::new(sink, Arc::clone(&stats));
+            capture.put(half);
+            levels.input = Some(reader);
         }
         if let Some(source) = io.playout {
-            playback.put(PlaybackHalf::new(source, Arc::clone(&stats)));
+            let (half, reader) = PlaybackHalf::new(source, Arc::clone(&stats));
+            playback.put(half);
+            levels.output = Some(reader);
         }
         Self {
             capture,
             playback,
             stats,
+            levels,
         }
     }
 
@@ -377,6 +434,34 @@ mod tests {
         drop(stream);
         slots.clear();
         assert!(!slots.capture.is_home());
+    }
+
+    #[test]
+    fn halves_meter_what_the_stream_delivers_and_plays() {
+        let format = AudioFormat::mono(48_000);
+        let (mut p, slots) = pipeline(format);
+        let quiet = slots.levels.read();
+        assert_eq!((quiet.input.blocks, quiet.output.blocks), (0, 0));
+        let mut stream = open(&slots, 2);
+        // 100 ms of a loud stereo microphone, then 100 ms of speaker output of which the
+        // first half is audio and the rest silence.
+        (stream.capture)(&vec![0.5f32; 2 * 4_800]);
+        p.play("item", &vec![16_384i16; 2_400]).unwrap();
+        let mut out = vec![0.0f32; 2 * 4_800];
+        (stream.playback)(&mut out);
+        let levels = slots.levels.read();
+        assert_eq!(levels.input.blocks, 10, "ten 10 ms blocks measured");
+        assert!(levels.input.rms > 0.8, "input rms {}", levels.input.rms);
+        assert!((levels.input.rms_dbfs + 6.02).abs() < 0.1);
+        assert_eq!(levels.output.blocks, 10);
+        assert!(
+            levels.output.peak > 0.7,
+            "the played half shows in the peak hold: {levels:?}"
+        );
+        assert!(
+            levels.output.rms_dbfs < -100.0,
+            "the last block played was silence"
+        );
     }
 
     #[test]

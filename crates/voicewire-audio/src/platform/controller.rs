@@ -12,6 +12,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
+use super::bridge::LevelTaps;
 use super::interruption::{
     FocusChange, InterruptionAction, InterruptionEvent, InterruptionInput, InterruptionMachine,
     InterruptionOutputs, InterruptionState, ResumePolicy,
@@ -173,6 +174,7 @@ pub struct PlatformAudioController {
     backend: Arc<dyn AudioSessionBackend>,
     engine: Mutex<Option<Weak<dyn AudioEngineControl>>>,
     listener: Mutex<Option<Arc<dyn PlatformAudioListener>>>,
+    levels: Mutex<Option<LevelTaps>>,
     me: Weak<PlatformAudioController>,
 }
 
@@ -201,6 +203,7 @@ impl PlatformAudioController {
             backend,
             engine: Mutex::new(None),
             listener: Mutex::new(None),
+            levels: Mutex::new(None),
             me: me.clone(),
         })
     }
@@ -222,6 +225,24 @@ impl PlatformAudioController {
 
     fn engine(&self) -> Option<Arc<dyn AudioEngineControl>> {
         lock(&self.engine).as_ref().and_then(Weak::upgrade)
+    }
+
+    /// True once a device attached its engine. Without one the app runs its own audio I/O
+    /// (push/pull audio, a React Native audio module) and the controller only drives the
+    /// session: it reports interruptions, and resuming means reactivating the session.
+    fn has_engine(&self) -> bool {
+        lock(&self.engine).is_some()
+    }
+
+    /// Connects the level meters of the running device's callbacks (`None` when it stops).
+    pub fn attach_levels(&self, levels: Option<LevelTaps>) {
+        *lock(&self.levels) = levels;
+    }
+
+    /// The latest microphone and speaker levels of the running device, or `None` while no
+    /// device with meters runs (a device is stopped, or the app runs its own audio I/O).
+    pub fn levels(&self) -> Option<crate::levels::AudioLevels> {
+        lock(&self.levels).as_ref().map(LevelTaps::read)
     }
 
     /// Sets the listener. It first hears the routes as they are now (available, then
@@ -472,7 +493,13 @@ impl PlatformAudioController {
         if self.config().management == SessionManagement::Sdk {
             self.backend.set_active(true)?;
         }
-        engine.ok_or(PlatformError::NotRunning)?.resume()
+        match engine {
+            Some(engine) => engine.resume(),
+            // The app runs its own I/O: the session is active again; it restarts its I/O when
+            // it hears `Resumed`.
+            None if !self.has_engine() => Ok(()),
+            None => Err(PlatformError::NotRunning),
+        }
     }
 
     /// Runs due resume retries (the controller arms its own timer thread; platforms with a
@@ -842,6 +869,53 @@ mod tests {
         assert!(
             lock(&rec.0).contains(&PlatformAudioEvent::VoiceProcessingChanged { enabled: false })
         );
+    }
+
+    #[test]
+    fn without_an_engine_resuming_reactivates_the_session_for_app_driven_io() {
+        let session = Arc::new(ScriptedSession::default());
+        *lock(&session.routes) = builtin();
+        let c = PlatformAudioController::new(SessionConfig::default(), session.clone());
+        let rec = Arc::new(Recorder::default());
+        c.set_listener(Some(rec.clone()));
+        c.engine_starting().unwrap();
+        c.engine_started();
+        c.handle_interruption(InterruptionInput::Began(
+            super::super::InterruptionSource::Call,
+        ));
+        c.handle_interruption(InterruptionInput::Ended {
+            should_resume: true,
+        });
+        assert_eq!(c.interruption_state(), InterruptionState::Running);
+        assert_eq!(*lock(&session.activations), vec![true, true]);
+        assert!(lock(&rec.0).contains(&PlatformAudioEvent::Interruption(
+            InterruptionEvent::Resumed
+        )));
+        assert_eq!(c.levels(), None, "no device, no meters");
+    }
+
+    #[test]
+    fn an_engine_that_went_away_cannot_be_resumed() {
+        let (c, _session, engine, _rec) = setup(SessionConfig {
+            resume_policy: ResumePolicy {
+                max_attempts: 1,
+                ..ResumePolicy::default()
+            },
+            ..SessionConfig::default()
+        });
+        c.engine_starting().unwrap();
+        c.engine_started();
+        c.handle_interruption(InterruptionInput::Began(
+            super::super::InterruptionSource::Call,
+        ));
+        drop(engine);
+        c.handle_interruption(InterruptionInput::Ended {
+            should_resume: true,
+        });
+        assert!(matches!(
+            c.interruption_state(),
+            InterruptionState::Suspended { ended: true, .. }
+        ));
     }
 
     #[test]

@@ -14,23 +14,27 @@
 //! - [`controller`]: [`PlatformAudioController`], the driver that ties the machines to the
 //!   platform's session ([`AudioSessionBackend`]), its engine ([`AudioEngineControl`]) and the
 //!   app ([`PlatformAudioListener`]).
+//! - [`device`](mod@device): [`PlatformDevice`], the device lifecycle (start, stop, drop,
+//!   levels) shared by the platform crates, around their OS-specific [`PlatformEngine`].
 //!
 //! The design is written down in `docs/decisions/0006-platform-audio.md`.
 
 pub mod bridge;
 pub mod controller;
+pub mod device;
 pub mod interruption;
 pub mod negotiate;
 pub mod route;
 
 pub use bridge::{
-    CallbackLease, CallbackSlot, CallbackStats, CaptureHalf, PlaybackHalf, RealtimeSlots,
+    CallbackLease, CallbackSlot, CallbackStats, CaptureHalf, LevelTaps, PlaybackHalf, RealtimeSlots,
 };
 pub use controller::{
     AudioEngineControl, AudioSessionBackend, PlatformAudioController, PlatformAudioEvent,
     PlatformAudioListener, PlatformError, ReopenPolicy, RouteSnapshot, SessionConfig,
     SessionManagement,
 };
+pub use device::{PlatformDevice, PlatformEngine};
 pub use interruption::{
     FocusChange, InterruptionAction, InterruptionEvent, InterruptionInput, InterruptionMachine,
     InterruptionSource, InterruptionState, ResumePolicy,
