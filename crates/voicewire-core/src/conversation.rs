@@ -176,6 +176,13 @@ pub struct Conversation {
 
 const SAMPLES_PER_MS: u64 = 24;
 
+/// Samples in `ms` milliseconds at 24 kHz, as a length. The milliseconds come from the
+/// server (`audio_end_ms`) or the app (retention caps), so the product saturates instead of
+/// overflowing, and a count beyond `usize` (32-bit targets) becomes `usize::MAX`.
+fn ms_to_sample_count(ms: u64) -> usize {
+    usize::try_from(ms.saturating_mul(SAMPLES_PER_MS)).unwrap_or(usize::MAX)
+}
+
 impl Conversation {
     /// An empty conversation with the given audio retention (`None` = keep no audio).
     pub fn new(retention: Option<AudioRetention>) -> Self {
@@ -244,7 +251,9 @@ impl Conversation {
         let id = self.resolve(id).to_owned();
         let pos = self.items.iter().position(|i| i.id == id)?;
         let item = self.items.remove(pos);
-        self.retained_total_samples -= item.audio.len() as u64;
+        self.retained_total_samples = self
+            .retained_total_samples
+            .saturating_sub(item.audio.len() as u64);
         Some(item)
     }
 
@@ -275,14 +284,14 @@ impl Conversation {
         let Some(item) = self.get_mut(id) else { return };
         let mut added = 0u64;
         if let Some(r) = retention {
-            let cap = (r.max_ms_per_item * SAMPLES_PER_MS) as usize;
+            let cap = ms_to_sample_count(r.max_ms_per_item);
             let room = cap.saturating_sub(item.audio.len());
             let take = room.min(samples.len());
             item.audio
                 .extend_from_slice(samples.get(..take).unwrap_or(&[]));
             added = take as u64;
         }
-        self.retained_total_samples += added;
+        self.retained_total_samples = self.retained_total_samples.saturating_add(added);
         self.enforce_total_cap();
     }
 
@@ -298,11 +307,12 @@ impl Conversation {
         if let Some(item) = self.get_mut(id) {
             item.audio_heard_ms = Some(heard_ms);
             item.status = ItemStatus::Incomplete;
-            let keep = (heard_ms * SAMPLES_PER_MS) as usize;
+            let keep = ms_to_sample_count(heard_ms);
             if item.audio.len() > keep {
                 let dropped = item.audio.len() - keep;
                 item.audio.truncate(keep);
-                self.retained_total_samples -= dropped as u64;
+                self.retained_total_samples =
+                    self.retained_total_samples.saturating_sub(dropped as u64);
             }
         }
     }
@@ -322,7 +332,7 @@ impl Conversation {
     /// Releases the oldest retained audio beyond the total cap.
     fn enforce_total_cap(&mut self) {
         let Some(r) = self.retention else { return };
-        let cap = r.max_total_ms * SAMPLES_PER_MS;
+        let cap = r.max_total_ms.saturating_mul(SAMPLES_PER_MS);
         for item in &mut self.items {
             if self.retained_total_samples <= cap {
                 break;
@@ -330,7 +340,7 @@ impl Conversation {
             let n = item.audio.len() as u64;
             if n > 0 {
                 item.audio = Vec::new();
-                self.retained_total_samples -= n;
+                self.retained_total_samples = self.retained_total_samples.saturating_sub(n);
             }
         }
     }

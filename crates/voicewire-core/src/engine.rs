@@ -450,7 +450,7 @@ impl Engine {
         if self.state.is_terminal() {
             return;
         }
-        let next_attempt = self.attempt + 1;
+        let next_attempt = self.attempt.saturating_add(1);
         let retry = (self.ever_live
             && error.kind.is_retryable()
             && self.config.reconnect.allows_attempt(next_attempt))
@@ -536,7 +536,7 @@ impl Engine {
             self.metrics.connect_time = Some(now - started);
         }
         if reconnected {
-            self.metrics.reconnects += 1;
+            self.metrics.reconnects = self.metrics.reconnects.saturating_add(1);
         }
         while let Some(event) = self.offline_queue.pop_front() {
             self.outputs.push_back(Output::Send(Box::new(event)));
@@ -792,7 +792,7 @@ impl Engine {
                     self.outputs.push_back(Output::Audio(AudioCommand::Flush));
                 }
                 if audible {
-                    self.metrics.interruptions += 1;
+                    self.metrics.interruptions = self.metrics.interruptions.saturating_add(1);
                     let item_id = self
                         .webrtc_playing
                         .take()
@@ -827,7 +827,7 @@ impl Engine {
                     self.flush_cause = Some(cause);
                     self.outputs.push_back(Output::Audio(AudioCommand::Flush));
                 } else if active.is_some() {
-                    self.metrics.interruptions += 1;
+                    self.metrics.interruptions = self.metrics.interruptions.saturating_add(1);
                     self.outputs
                         .push_back(Output::Emit(SessionEvent::Interrupted {
                             cause,
@@ -867,7 +867,9 @@ impl Engine {
             return false;
         }
         if self.config.audio_path == AudioPath::MediaTrack {
-            self.input_samples_on_track += samples.len() as u64;
+            self.input_samples_on_track = self
+                .input_samples_on_track
+                .saturating_add(samples.len() as u64);
             self.metrics.audio_ms_sent = self.input_samples_on_track / WIRE_SAMPLES_PER_MS;
             return true;
         }
@@ -875,7 +877,7 @@ impl Engine {
             (u64::from(self.config.input_chunk_ms.clamp(20, 100)) * WIRE_SAMPLES_PER_MS) as usize;
         let mut rest = samples;
         while !rest.is_empty() {
-            let room = chunk - self.input_chunk.len();
+            let room = chunk.saturating_sub(self.input_chunk.len());
             let (head, tail) = rest.split_at(room.min(rest.len()));
             self.input_chunk.extend_from_slice(head);
             rest = tail;
@@ -890,7 +892,7 @@ impl Engine {
     /// (Time to first audio comes from `output_audio_buffer.started`: a track may carry
     /// silence before the answer.)
     pub fn handle_track_audio(&mut self, samples: usize, _now: Timestamp) {
-        self.output_samples_on_track += samples as u64;
+        self.output_samples_on_track = self.output_samples_on_track.saturating_add(samples as u64);
         self.metrics.audio_ms_received = self.output_samples_on_track / WIRE_SAMPLES_PER_MS;
     }
 
@@ -899,7 +901,10 @@ impl Engine {
             return;
         }
         if self.state == SessionState::Live && self.config.audio_path == AudioPath::InEvents {
-            self.metrics.audio_ms_sent += self.input_chunk.len() as u64 / WIRE_SAMPLES_PER_MS;
+            self.metrics.audio_ms_sent = self
+                .metrics
+                .audio_ms_sent
+                .saturating_add(self.input_chunk.len() as u64 / WIRE_SAMPLES_PER_MS);
             let mut audio = String::new();
             encode_pcm16_base64(&self.input_chunk, &mut audio);
             self.outputs
@@ -952,7 +957,7 @@ impl Engine {
             }
         }
         if let Some(cause) = cause {
-            self.metrics.interruptions += 1;
+            self.metrics.interruptions = self.metrics.interruptions.saturating_add(1);
             let (item_id, played_ms) = match first {
                 Some((id, ms)) => (Some(id), Some(ms)),
                 None => (None, None),
@@ -988,17 +993,17 @@ impl Engine {
 
     /// Playout underruns seen by the audio pipeline since the last report.
     pub fn record_underruns(&mut self, count: u64) {
-        self.metrics.underruns += count;
+        self.metrics.underruns = self.metrics.underruns.saturating_add(count);
     }
 
     /// Bytes written to the transport.
     pub fn record_bytes_sent(&mut self, bytes: usize) {
-        self.metrics.bytes_sent += bytes as u64;
+        self.metrics.bytes_sent = self.metrics.bytes_sent.saturating_add(bytes as u64);
     }
 
     /// Bytes read from the transport.
     pub fn record_bytes_received(&mut self, bytes: usize) {
-        self.metrics.bytes_received += bytes as u64;
+        self.metrics.bytes_received = self.metrics.bytes_received.saturating_add(bytes as u64);
     }
 
     // ----- server events ---------------------------------------------------------------------
@@ -1168,7 +1173,7 @@ impl Engine {
                     &ev.item_id,
                     Some(&ev.response_id),
                 );
-                self.metrics.tool_calls += 1;
+                self.metrics.tool_calls = self.metrics.tool_calls.saturating_add(1);
                 self.emit(SessionEvent::ToolCall(call));
             }
             E::ResponseDone(ev) => self.response_done(ev.response, now),
@@ -1209,7 +1214,7 @@ impl Engine {
             // Late audio of an interrupted answer: the user must not hear it.
             return;
         }
-        let mut samples = Vec::with_capacity(delta.len() * 3 / 8);
+        let mut samples = Vec::with_capacity(delta.len() / 8 * 3);
         match decode_pcm16_base64(delta, &mut samples) {
             Ok(_) => {}
             Err(e) => {
@@ -1226,7 +1231,7 @@ impl Engine {
         }
         let n = samples.len() as u64;
         match self.playing.iter_mut().find(|p| p.item_id == item_id) {
-            Some(p) => p.received_samples += n,
+            Some(p) => p.received_samples = p.received_samples.saturating_add(n),
             None => {
                 self.record_first_audio(now);
                 self.playing.push(PlayingItem {
@@ -1247,7 +1252,10 @@ impl Engine {
             .iter()
             .find(|p| p.item_id == item_id)
             .map_or(0, |p| p.received_samples);
-        self.metrics.audio_ms_received += n / WIRE_SAMPLES_PER_MS;
+        self.metrics.audio_ms_received = self
+            .metrics
+            .audio_ms_received
+            .saturating_add(n / WIRE_SAMPLES_PER_MS);
         self.conversation.add_audio(item_id, &samples);
         self.conversation
             .set_audio_received_ms(item_id, total / WIRE_SAMPLES_PER_MS);
@@ -1379,7 +1387,7 @@ impl Engine {
                 }));
         }
         self.release_unplayed_audio();
-        self.metrics.turns += 1;
+        self.metrics.turns = self.metrics.turns.saturating_add(1);
         if let Some(usage) = response.usage.as_ref().map(usage_from_wire) {
             self.metrics.usage.accumulate(&usage);
             self.emit(SessionEvent::Usage(usage));
@@ -1539,5 +1547,33 @@ fn usage_from_wire(u: &voicewire_protocol::Usage) -> Usage {
         cached_tokens: input.and_then(|d| d.cached_tokens).unwrap_or(0),
         output_text_tokens: output.and_then(|d| d.text_tokens).unwrap_or(0),
         output_audio_tokens: output.and_then(|d| d.audio_tokens).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attempt_counter_saturates_with_an_unbounded_policy() {
+        let mut engine = Engine::new(EngineConfig {
+            reconnect: ReconnectPolicy {
+                max_attempts: u32::MAX,
+                ..ReconnectPolicy::default()
+            },
+            ..EngineConfig::default()
+        });
+        engine.ever_live = true;
+        engine.state = SessionState::Connecting;
+        engine.attempt = u32::MAX - 1;
+        engine.fail(SessionError::new(ErrorKind::Network, "x"), Timestamp::ZERO);
+        assert_eq!(engine.attempt, u32::MAX);
+        assert!(matches!(
+            engine.state,
+            SessionState::Reconnecting { attempt: u32::MAX }
+        ));
+        engine.state = SessionState::Connecting;
+        engine.fail(SessionError::new(ErrorKind::Network, "x"), Timestamp::ZERO);
+        assert_eq!(engine.attempt, u32::MAX, "no wrap to zero");
     }
 }

@@ -119,7 +119,9 @@ pub enum SessionEvent {
     Metrics(Box<SessionMetrics>),
     /// Something went wrong; `recoverable` says whether the session carries on.
     Error {
-        /// Machine-readable code (the server's `error.code`, or the error kind).
+        /// Machine-readable code: the server's `error.code` for server errors, `"malformed_event"`
+        /// / `"invalid_audio"` for undecodable input, or [`crate::ErrorKind::code`] for
+        /// connection failures (a stable snake_case string such as `"network"`).
         code: Option<String>,
         /// Human-readable message.
         message: String,
@@ -142,7 +144,7 @@ impl SessionEvent {
 
     pub(crate) fn error(error: &SessionError, recoverable: bool) -> Self {
         SessionEvent::Error {
-            code: Some(format!("{:?}", error.kind)),
+            code: Some(error.kind.code().to_owned()),
             message: error.message.clone(),
             recoverable,
         }

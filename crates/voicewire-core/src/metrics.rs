@@ -33,16 +33,25 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Adds `other` into `self`.
+    /// Adds `other` into `self`. Counts come from the server, so the sums saturate at
+    /// `u64::MAX` instead of wrapping or panicking.
     pub fn accumulate(&mut self, other: &Usage) {
-        self.total_tokens += other.total_tokens;
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.input_text_tokens += other.input_text_tokens;
-        self.input_audio_tokens += other.input_audio_tokens;
-        self.cached_tokens += other.cached_tokens;
-        self.output_text_tokens += other.output_text_tokens;
-        self.output_audio_tokens += other.output_audio_tokens;
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.input_text_tokens = self
+            .input_text_tokens
+            .saturating_add(other.input_text_tokens);
+        self.input_audio_tokens = self
+            .input_audio_tokens
+            .saturating_add(other.input_audio_tokens);
+        self.cached_tokens = self.cached_tokens.saturating_add(other.cached_tokens);
+        self.output_text_tokens = self
+            .output_text_tokens
+            .saturating_add(other.output_text_tokens);
+        self.output_audio_tokens = self
+            .output_audio_tokens
+            .saturating_add(other.output_audio_tokens);
     }
 }
 
@@ -130,6 +139,40 @@ mod tests {
             m.median_time_to_first_audio(),
             Some(Duration::from_millis(200))
         );
+    }
+
+    #[test]
+    fn usage_saturates_at_the_maximum() {
+        let huge = Usage {
+            total_tokens: u64::MAX,
+            input_tokens: u64::MAX - 1,
+            output_tokens: u64::MAX,
+            input_text_tokens: u64::MAX,
+            input_audio_tokens: u64::MAX,
+            cached_tokens: u64::MAX,
+            output_text_tokens: u64::MAX,
+            output_audio_tokens: u64::MAX,
+        };
+        let mut u = Usage {
+            input_tokens: 5,
+            ..Usage::default()
+        };
+        u.accumulate(&huge);
+        u.accumulate(&huge);
+        assert_eq!(u, huge_all_max());
+    }
+
+    fn huge_all_max() -> Usage {
+        Usage {
+            total_tokens: u64::MAX,
+            input_tokens: u64::MAX,
+            output_tokens: u64::MAX,
+            input_text_tokens: u64::MAX,
+            input_audio_tokens: u64::MAX,
+            cached_tokens: u64::MAX,
+            output_text_tokens: u64::MAX,
+            output_audio_tokens: u64::MAX,
+        }
     }
 
     #[test]

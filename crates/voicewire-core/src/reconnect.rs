@@ -172,6 +172,40 @@ mod tests {
         }
     }
 
+    #[test]
+    fn absurd_settings_give_a_bounded_delay_without_panicking() {
+        let mut rng = JitterRng::new(1);
+        for multiplier in [f64::NAN, f64::INFINITY, -3.0, 0.0, f64::MAX] {
+            for jitter in [f64::NAN, f64::INFINITY, -1.0, 2.0] {
+                for initial_delay in [Duration::ZERO, Duration::MAX] {
+                    let p = ReconnectPolicy {
+                        multiplier,
+                        jitter,
+                        initial_delay,
+                        max_delay: Duration::from_secs(10),
+                        ..ReconnectPolicy::default()
+                    };
+                    for attempt in [0, 1, 64, u32::MAX] {
+                        let d = p.delay(attempt, &mut rng, None);
+                        assert!(d <= Duration::from_secs(10), "{multiplier} {jitter} {d:?}");
+                        assert_eq!(
+                            p.delay(attempt, &mut rng, Some(Duration::MAX)),
+                            Duration::MAX
+                        );
+                    }
+                }
+            }
+        }
+        let unbounded = ReconnectPolicy {
+            initial_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            multiplier: f64::INFINITY,
+            ..ReconnectPolicy::default()
+        };
+        assert_eq!(unbounded.base_delay(u32::MAX), Duration::MAX);
+        assert!(unbounded.allows_attempt(unbounded.max_attempts));
+    }
+
     proptest! {
         #[test]
         fn jittered_delay_stays_within_bounds(seed in any::<u64>(), attempt in 1u32..40, jitter in 0.0f64..=1.0) {

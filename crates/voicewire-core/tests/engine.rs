@@ -1145,3 +1145,133 @@ fn many_interruptions_keep_a_bounded_memory_of_cut_responses() {
     );
     assert_eq!(h.truncates().len(), 200);
 }
+
+// ----- overflow safety: values from the network or the app never panic or wrap ---------------
+
+#[test]
+fn connection_failures_carry_the_stable_error_code() {
+    let mut h = Harness::new(vad_config());
+    h.go_live();
+    h.engine
+        .handle_transport_closed(Err(SessionError::new(ErrorKind::Network, "reset")), h.now);
+    h.drain();
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        SessionEvent::Error { code: Some(c), recoverable: true, .. } if c == "network"
+    )));
+}
+
+#[test]
+fn extreme_truncation_points_and_speech_positions_are_safe() {
+    let mut h = Harness::new(EngineConfig {
+        audio_retention: Some(voicewire_core::AudioRetention {
+            max_ms_per_item: u64::MAX,
+            max_total_ms: u64::MAX,
+        }),
+        ..vad_config()
+    });
+    h.go_live();
+    h.response_created("resp_1");
+    h.assistant_item("resp_1", "item_a");
+    h.audio_delta("resp_1", "item_a", 100);
+    assert_eq!(h.engine.conversation().retained_audio_samples(), 2400);
+    let max = u64::MAX;
+    h.server(&format!(
+        r#"{{"type":"conversation.item.truncated","event_id":"e","item_id":"item_a","content_index":0,"audio_end_ms":{max}}}"#
+    ));
+    let item = h.engine.conversation().get("item_a").unwrap();
+    assert_eq!(item.audio_heard_ms, Some(u64::MAX));
+    assert_eq!(item.audio.len(), 2400, "nothing beyond what arrived to cut");
+    assert_eq!(h.engine.conversation().retained_audio_samples(), 2400);
+    h.server(&format!(
+        r#"{{"type":"input_audio_buffer.speech_started","event_id":"e","item_id":"item_u","audio_start_ms":{max}}}"#
+    ));
+    h.server(&format!(
+        r#"{{"type":"input_audio_buffer.speech_stopped","event_id":"e","item_id":"item_u","audio_end_ms":{max}}}"#
+    ));
+    assert!(h.events.iter().any(|e| matches!(
+        e,
+        SessionEvent::UserSpeechStopped { audio_end_ms, .. } if *audio_end_ms == u64::MAX
+    )));
+    // A truncation at zero after the extreme one releases the retained audio exactly.
+    h.server(r#"{"type":"conversation.item.truncated","event_id":"e","item_id":"item_a","content_index":0,"audio_end_ms":0}"#);
+    assert_eq!(h.engine.conversation().retained_audio_samples(), 0);
+}
+
+#[test]
+fn metric_counters_saturate_instead_of_wrapping() {
+    let mut h = Harness::new(EngineConfig {
+        audio_path: AudioPath::MediaTrack,
+        ..vad_config()
+    });
+    h.go_live();
+    for _ in 0..3 {
+        h.engine.record_bytes_sent(usize::MAX);
+        h.engine.record_bytes_received(usize::MAX);
+        h.engine.record_underruns(u64::MAX);
+        h.engine.handle_track_audio(usize::MAX, h.now);
+    }
+    let m = h.engine.metrics();
+    assert_eq!(m.bytes_sent, u64::MAX);
+    assert_eq!(m.bytes_received, u64::MAX);
+    assert_eq!(m.underruns, u64::MAX);
+    assert_eq!(
+        m.audio_ms_received,
+        u64::MAX / voicewire_core::WIRE_SAMPLES_PER_MS
+    );
+    let max = u64::MAX;
+    for _ in 0..2 {
+        h.response_created("resp_1");
+        h.server(&format!(
+            r#"{{"type":"response.done","event_id":"e","response":{{"id":"resp_1","object":"realtime.response","status":"completed","output":[],"usage":{{"total_tokens":{max},"input_tokens":{max},"output_tokens":{max},"input_token_details":{{"text_tokens":{max},"audio_tokens":{max},"cached_tokens":{max}}},"output_token_details":{{"text_tokens":{max},"audio_tokens":{max}}}}}}}}}"#
+        ));
+    }
+    let usage = h.engine.metrics().usage;
+    assert_eq!(usage.total_tokens, u64::MAX);
+    assert_eq!(usage.input_tokens, u64::MAX);
+    assert_eq!(usage.output_tokens, u64::MAX);
+    assert_eq!(usage.cached_tokens, u64::MAX);
+    assert_eq!(usage.output_audio_tokens, u64::MAX);
+    assert_eq!(h.engine.metrics().turns, 2);
+}
+
+#[test]
+fn timers_near_the_end_of_time_saturate() {
+    let mut h = Harness::new(EngineConfig {
+        reconnect: ReconnectPolicy {
+            recycle_after: Some(Duration::MAX),
+            recycle_grace: Duration::MAX,
+            connect_timeout: Duration::MAX,
+            initial_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            multiplier: f64::INFINITY,
+            jitter: f64::NAN,
+            max_attempts: u32::MAX,
+            ..ReconnectPolicy::default()
+        },
+        stop_timeout: Duration::MAX,
+        ..vad_config()
+    });
+    h.now = Timestamp::from_elapsed(Duration::MAX - Duration::from_secs(1));
+    h.go_live();
+    let end = Timestamp::from_elapsed(Duration::MAX);
+    assert_eq!(h.engine.poll_timeout(), Some(end));
+    h.response_created("resp_1");
+    h.engine.handle_timeout(end);
+    h.drain();
+    assert_eq!(
+        h.engine.poll_timeout(),
+        Some(end),
+        "the recycle waits for the answer, its grace saturating"
+    );
+    h.engine
+        .handle_transport_closed(Err(SessionError::new(ErrorKind::Network, "x")), end);
+    h.drain();
+    assert!(matches!(
+        h.engine.state(),
+        SessionState::Reconnecting { attempt: 1, .. }
+    ));
+    h.engine.stop(end).unwrap();
+    h.drain();
+    assert!(matches!(h.engine.state(), SessionState::Closed { .. }));
+}
