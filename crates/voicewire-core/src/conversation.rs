@@ -10,7 +10,7 @@
 //! unless [`AudioRetention`] is set, and then only up to its caps; the oldest retained audio
 //! is released first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 /// Who produced a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -164,14 +164,39 @@ pub enum ReplayItem {
     },
 }
 
-/// Items in server order.
-#[derive(Debug, Default)]
+/// How many items a [`Conversation`] keeps unless configured otherwise.
+pub const DEFAULT_MAX_CONVERSATION_ITEMS: usize = 512;
+
+/// Items in server order, bounded in number.
+///
+/// Lookups by item id (or by an alias the server gave a replayed item) go through a hash
+/// index and never allocate, so the per-delta path costs O(1) however long the session runs.
+/// At most `max_items` items are kept: when one more arrives, the oldest *finished* item
+/// (status not `InProgress`) is evicted together with its aliases and retained audio; only
+/// when every kept item is still in progress does the oldest one go. Replay after a
+/// reconnect therefore always has the most recent turns.
+#[derive(Debug)]
 pub struct Conversation {
-    items: Vec<ConversationItem>,
+    /// Kept items, oldest first.
+    items: VecDeque<ConversationItem>,
+    /// Item id → absolute position (`front_position + index in items`).
+    index: HashMap<String, u64>,
+    /// Absolute position of `items[0]`; grows as the oldest items are evicted.
+    front_position: u64,
+    max_items: usize,
     retention: Option<AudioRetention>,
     retained_total_samples: u64,
     /// Ids the server gave to items we re-created after a reconnect, mapped to the original.
     aliases: HashMap<String, String>,
+    /// Original id → its current alias (only the newest connection's id matters: earlier
+    /// server sessions are gone, so their ids can never come back).
+    alias_of: HashMap<String, String>,
+}
+
+impl Default for Conversation {
+    fn default() -> Self {
+        Conversation::with_max_items(None, DEFAULT_MAX_CONVERSATION_ITEMS)
+    }
 }
 
 const SAMPLES_PER_MS: u64 = 24;
@@ -184,43 +209,94 @@ fn ms_to_sample_count(ms: u64) -> usize {
 }
 
 impl Conversation {
-    /// An empty conversation with the given audio retention (`None` = keep no audio).
+    /// An empty conversation with the given audio retention (`None` = keep no audio),
+    /// keeping at most [`DEFAULT_MAX_CONVERSATION_ITEMS`] items.
     pub fn new(retention: Option<AudioRetention>) -> Self {
+        Conversation::with_max_items(retention, DEFAULT_MAX_CONVERSATION_ITEMS)
+    }
+
+    /// An empty conversation keeping at most `max_items` items (at least 1, so the item
+    /// being produced can always gather its text).
+    pub fn with_max_items(retention: Option<AudioRetention>, max_items: usize) -> Self {
         Conversation {
+            items: VecDeque::new(),
+            index: HashMap::new(),
+            front_position: 0,
+            max_items: max_items.max(1),
             retention,
-            ..Conversation::default()
+            retained_total_samples: 0,
+            aliases: HashMap::new(),
+            alias_of: HashMap::new(),
         }
     }
 
-    /// Items in order.
-    pub fn items(&self) -> &[ConversationItem] {
+    /// Items in order, oldest kept first.
+    pub fn items(&self) -> &VecDeque<ConversationItem> {
         &self.items
     }
 
-    fn resolve<'a>(&'a self, id: &'a str) -> &'a str {
-        self.aliases.get(id).map_or(id, String::as_str)
+    /// Number of items kept.
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
 
-    /// Records that the server calls a replayed item `new_id`; events about it update the original.
+    /// Whether no item is kept.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The most items kept at once.
+    pub fn max_items(&self) -> usize {
+        self.max_items
+    }
+
+    /// Number of aliases currently recorded (bounded by the number of kept items).
+    pub fn alias_count(&self) -> usize {
+        self.aliases.len()
+    }
+
+    /// Index in `items` of the item with this id or alias. Never allocates.
+    fn find(&self, id: &str) -> Option<usize> {
+        let id = self.aliases.get(id).map_or(id, String::as_str);
+        let position = *self.index.get(id)?;
+        usize::try_from(position.checked_sub(self.front_position)?).ok()
+    }
+
+    /// Records that the server calls a replayed item `new_id`; events about it update the
+    /// original. Ignored when the original is not (or no longer) kept. A newer alias of the
+    /// same item replaces the older one.
     pub fn alias(&mut self, new_id: &str, original_id: &str) {
+        if !self.index.contains_key(original_id) || new_id == original_id {
+            return;
+        }
+        if let Some(previous_original) = self.aliases.remove(new_id) {
+            self.alias_of.remove(&previous_original);
+        }
+        if let Some(previous_alias) = self
+            .alias_of
+            .insert(original_id.to_owned(), new_id.to_owned())
+        {
+            self.aliases.remove(&previous_alias);
+        }
         self.aliases
             .insert(new_id.to_owned(), original_id.to_owned());
     }
 
     /// The item with this id (or alias).
     pub fn get(&self, id: &str) -> Option<&ConversationItem> {
-        let id = self.resolve(id);
-        self.items.iter().rev().find(|i| i.id == id)
+        let i = self.find(id)?;
+        self.items.get(i)
     }
 
     /// Mutable access to the item with this id (or alias).
     pub fn get_mut(&mut self, id: &str) -> Option<&mut ConversationItem> {
-        let id = self.resolve(id).to_owned();
-        self.items.iter_mut().rev().find(|i| i.id == id)
+        let i = self.find(id)?;
+        self.items.get_mut(i)
     }
 
     /// Inserts an item after `previous_item_id` (`None` = at the end, `"root"` = first).
     /// An item that already exists is updated in place instead (GA sends `added` then `done`).
+    /// When the conversation is full, the oldest finished item is evicted first.
     pub fn upsert(&mut self, item: ConversationItem, previous_item_id: Option<&str>) {
         if let Some(existing) = self.get_mut(&item.id) {
             existing.kind = item.kind;
@@ -232,29 +308,90 @@ impl Conversation {
             }
             return;
         }
-        let position = match previous_item_id {
-            Some("root") => 0,
-            Some(prev) => {
-                let prev = self.resolve(prev).to_owned();
-                self.items
-                    .iter()
-                    .position(|i| i.id == prev)
-                    .map_or(self.items.len(), |p| p + 1)
+        while self.items.len() >= self.max_items {
+            if !self.evict_one() {
+                break;
             }
+        }
+        let at = match previous_item_id {
+            Some("root") => 0,
+            Some(prev) => self.find(prev).map_or(self.items.len(), |p| p + 1),
             None => self.items.len(),
         };
-        self.items.insert(position, item);
+        self.retained_total_samples = self
+            .retained_total_samples
+            .saturating_add(item.audio.len() as u64);
+        self.insert_at(at, item);
+        self.enforce_total_cap();
+    }
+
+    fn insert_at(&mut self, at: usize, item: ConversationItem) {
+        let id = item.id.clone();
+        if at >= self.items.len() {
+            let position = self.front_position.saturating_add(self.items.len() as u64);
+            self.items.push_back(item);
+            self.index.insert(id, position);
+        } else if at == 0 && self.front_position > 0 {
+            self.front_position -= 1;
+            self.items.push_front(item);
+            self.index.insert(id, self.front_position);
+        } else {
+            self.items.insert(at, item);
+            self.reindex_from(at);
+        }
+    }
+
+    /// Rewrites the positions of `items[from..]` after an insertion or removal in the middle
+    /// (rare: the server nearly always appends).
+    fn reindex_from(&mut self, from: usize) {
+        for (offset, item) in self.items.iter().enumerate().skip(from) {
+            let position = self.front_position.saturating_add(offset as u64);
+            match self.index.get_mut(item.id.as_str()) {
+                Some(p) => *p = position,
+                None => {
+                    self.index.insert(item.id.clone(), position);
+                }
+            }
+        }
+    }
+
+    /// Evicts the oldest finished item (or, if none is finished, the oldest item).
+    fn evict_one(&mut self) -> bool {
+        let victim = self
+            .items
+            .iter()
+            .position(|i| i.status != ItemStatus::InProgress)
+            .unwrap_or(0);
+        if let Some(item) = self.remove_at(victim) {
+            tracing::trace!(item_id = %item.id, "conversation full: oldest item evicted");
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Removes the item at `at` with its index entry, aliases and retained audio.
+    fn remove_at(&mut self, at: usize) -> Option<ConversationItem> {
+        let item = self.items.remove(at)?;
+        self.index.remove(item.id.as_str());
+        if let Some(alias) = self.alias_of.remove(item.id.as_str()) {
+            self.aliases.remove(&alias);
+        }
+        self.retained_total_samples = self
+            .retained_total_samples
+            .saturating_sub(item.audio.len() as u64);
+        if at == 0 {
+            self.front_position = self.front_position.saturating_add(1);
+        } else {
+            self.reindex_from(at);
+        }
+        Some(item)
     }
 
     /// Removes an item (`conversation.item.deleted`).
     pub fn remove(&mut self, id: &str) -> Option<ConversationItem> {
-        let id = self.resolve(id).to_owned();
-        let pos = self.items.iter().position(|i| i.id == id)?;
-        let item = self.items.remove(pos);
-        self.retained_total_samples = self
-            .retained_total_samples
-            .saturating_sub(item.audio.len() as u64);
-        Some(item)
+        let at = self.find(id)?;
+        self.remove_at(at)
     }
 
     /// Appends a transcript or text delta. Returns false when the item is unknown
@@ -353,14 +490,19 @@ impl Conversation {
     /// The text history to re-create on a new connection, oldest first, at most `max_items`
     /// (the most recent ones). Tool calls are replayed only together with their output.
     pub fn replay_history(&self, max_items: usize) -> Vec<(String, ReplayItem)> {
-        let answered: Vec<&str> = self
-            .items
-            .iter()
-            .filter_map(|i| match &i.kind {
-                ItemKind::FunctionCallOutput { call_id, .. } => Some(call_id.as_str()),
-                _ => None,
-            })
-            .collect();
+        let mut answered: HashSet<&str> = HashSet::new();
+        let mut called: HashSet<&str> = HashSet::new();
+        for item in &self.items {
+            match &item.kind {
+                ItemKind::FunctionCallOutput { call_id, .. } => {
+                    answered.insert(call_id.as_str());
+                }
+                ItemKind::FunctionCall { call_id, .. } => {
+                    called.insert(call_id.as_str());
+                }
+                ItemKind::Message { .. } | ItemKind::Other { .. } => {}
+            }
+        }
         let mut out: Vec<(String, ReplayItem)> = self
             .items
             .iter()
@@ -383,31 +525,36 @@ impl Conversation {
                         call_id,
                         name,
                         arguments,
-                    } if answered.contains(&call_id.as_str()) => ReplayItem::FunctionCall {
+                    } if answered.contains(call_id.as_str()) => ReplayItem::FunctionCall {
                         call_id: call_id.clone(),
                         name: name.clone(),
                         arguments: arguments.clone(),
                     },
-                    ItemKind::FunctionCallOutput { call_id, output } => {
+                    // An output whose call was evicted would be refused by the server.
+                    ItemKind::FunctionCallOutput { call_id, output }
+                        if called.contains(call_id.as_str()) =>
+                    {
                         ReplayItem::FunctionCallOutput {
                             call_id: call_id.clone(),
                             output: output.clone(),
                         }
                     }
-                    ItemKind::FunctionCall { .. } | ItemKind::Other { .. } => return None,
+                    ItemKind::FunctionCall { .. }
+                    | ItemKind::FunctionCallOutput { .. }
+                    | ItemKind::Other { .. } => return None,
                 };
                 Some((item.id.clone(), replay))
             })
             .collect();
         if out.len() > max_items {
-            out.drain(..out.len() - max_items);
+            let excess = out.len() - max_items;
+            out.drain(..excess);
             // Never start the replay with an orphaned tool output.
-            while matches!(
-                out.first(),
-                Some((_, ReplayItem::FunctionCallOutput { .. }))
-            ) {
-                out.remove(0);
-            }
+            let orphans = out
+                .iter()
+                .take_while(|(_, r)| matches!(r, ReplayItem::FunctionCallOutput { .. }))
+                .count();
+            out.drain(..orphans);
         }
         out
     }
@@ -524,5 +671,202 @@ mod tests {
         c.alias("new", "old");
         assert!(c.append_text("new", "!"));
         assert_eq!(c.get("old").unwrap().text, "hi!");
+    }
+
+    /// Every kept item is found under its own id, and the index holds nothing else.
+    fn assert_index_consistent(c: &Conversation) {
+        assert_eq!(c.index.len(), c.items.len());
+        for item in c.items() {
+            assert_eq!(
+                c.get(&item.id).map(|i| i.id.as_str()),
+                Some(item.id.as_str())
+            );
+        }
+        assert!(c.aliases.len() <= c.items.len());
+        assert_eq!(c.aliases.len(), c.alias_of.len());
+    }
+
+    #[test]
+    fn a_long_stream_stays_within_the_cap_and_replays_the_latest_turns() {
+        let cap = 64;
+        let mut c = Conversation::with_max_items(None, cap);
+        for n in 0..100_000u32 {
+            let role = if n % 2 == 0 {
+                Role::User
+            } else {
+                Role::Assistant
+            };
+            let id = format!("item_{n}");
+            c.upsert(
+                ConversationItem::new(id.clone(), ItemKind::Message { role }),
+                None,
+            );
+            assert!(c.append_text(&id, &format!("turn {n}")));
+            c.finish_text(&id, &format!("turn {n}"));
+            c.get_mut(&id).unwrap().status = ItemStatus::Completed;
+            assert!(c.len() <= cap);
+        }
+        assert_eq!(c.len(), cap);
+        assert_eq!(c.index.len(), cap, "the index is pruned with the items");
+        assert!(c.get("item_0").is_none());
+        assert!(c.get("item_99935").is_none());
+        assert_eq!(c.get("item_99936").unwrap().text, "turn 99936");
+        assert_eq!(c.get("item_99999").unwrap().text, "turn 99999");
+        let replay = c.replay_history(10);
+        let ids: Vec<&str> = replay.iter().map(|(id, _)| id.as_str()).collect();
+        let expected: Vec<String> = (99_990..100_000).map(|n| format!("item_{n}")).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(
+            replay.last().map(|(_, r)| r.clone()),
+            Some(ReplayItem::Message {
+                role: Role::Assistant,
+                text: "turn 99999".into()
+            })
+        );
+        assert_index_consistent(&c);
+    }
+
+    #[test]
+    fn the_oldest_finished_item_goes_before_an_older_one_in_progress() {
+        let mut c = Conversation::with_max_items(None, 3);
+        let mut pending = msg("pending", Role::User, "");
+        pending.status = ItemStatus::InProgress;
+        c.upsert(pending, None);
+        c.upsert(msg("a", Role::User, "a"), None);
+        c.upsert(msg("b", Role::Assistant, "b"), None);
+        c.upsert(msg("c", Role::User, "c"), None);
+        let ids: Vec<&str> = c.items().iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["pending", "b", "c"]);
+        assert!(c.append_text("pending", "still gathering"));
+        assert_index_consistent(&c);
+        // Only unfinished items left: the oldest goes, so memory stays bounded anyway.
+        let mut c = Conversation::with_max_items(None, 2);
+        for id in ["x", "y", "z"] {
+            c.upsert(
+                ConversationItem::new(id, ItemKind::Message { role: Role::User }),
+                None,
+            );
+        }
+        let ids: Vec<&str> = c.items().iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["y", "z"]);
+        assert_index_consistent(&c);
+    }
+
+    #[test]
+    fn lookups_stay_right_after_insertions_removals_and_evictions_anywhere() {
+        let mut c = Conversation::with_max_items(None, 5);
+        c.upsert(msg("a", Role::User, "a"), None);
+        c.upsert(msg("c", Role::User, "c"), None);
+        c.upsert(msg("b", Role::User, "b"), Some("a"));
+        c.upsert(msg("r", Role::System, "r"), Some("root"));
+        c.upsert(msg("d", Role::User, "d"), Some("c"));
+        assert_index_consistent(&c);
+        c.upsert(msg("e", Role::User, "e"), None); // evicts "r" at the front
+        c.upsert(msg("q", Role::System, "q"), Some("root")); // evicts "a", goes first
+        let ids: Vec<&str> = c.items().iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids, ["q", "b", "c", "d", "e"]);
+        assert_index_consistent(&c);
+        assert_eq!(c.remove("c").map(|i| i.id), Some("c".into()));
+        assert!(c.get("c").is_none());
+        assert_index_consistent(&c);
+        c.upsert(msg("f", Role::User, "f"), Some("unknown_after_eviction"));
+        assert_eq!(c.items().back().map(|i| i.id.as_str()), Some("f"));
+        assert_eq!(c.get("d").unwrap().text, "d");
+        assert_index_consistent(&c);
+    }
+
+    #[test]
+    fn aliases_are_pruned_with_their_items_and_replaced_on_each_reconnect() {
+        let mut c = Conversation::with_max_items(None, 2);
+        c.upsert(msg("old", Role::User, "hi"), None);
+        c.alias("new_1", "old");
+        c.alias("new_2", "old");
+        assert_eq!(
+            c.alias_count(),
+            1,
+            "only the newest connection's id is kept"
+        );
+        assert!(c.get("new_1").is_none());
+        assert!(c.append_text("new_2", "!"));
+        c.alias("ghost", "never_seen");
+        assert_eq!(c.alias_count(), 1);
+        c.upsert(msg("x", Role::User, "x"), None);
+        c.upsert(msg("y", Role::User, "y"), None); // evicts "old"
+        assert!(c.get("old").is_none());
+        assert!(c.get("new_2").is_none());
+        assert_eq!(c.alias_count(), 0);
+        c.alias("x_new", "x");
+        assert_eq!(c.remove("x_new").map(|i| i.id), Some("x".into()));
+        assert_eq!(c.alias_count(), 0);
+        assert_index_consistent(&c);
+    }
+
+    #[test]
+    fn an_output_whose_call_was_evicted_is_not_replayed() {
+        let mut c = Conversation::with_max_items(None, 3);
+        let mut call = ConversationItem::new(
+            "f1",
+            ItemKind::FunctionCall {
+                call_id: "c1".into(),
+                name: "w".into(),
+                arguments: "{}".into(),
+            },
+        );
+        call.status = ItemStatus::Completed;
+        c.upsert(call, None);
+        let mut output = ConversationItem::new(
+            "o1",
+            ItemKind::FunctionCallOutput {
+                call_id: "c1".into(),
+                output: "sun".into(),
+            },
+        );
+        output.status = ItemStatus::Completed;
+        c.upsert(output, None);
+        c.upsert(msg("a1", Role::Assistant, "sunny"), None);
+        let ids: Vec<String> = c.replay_history(10).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["f1", "o1", "a1"]);
+        c.upsert(msg("u2", Role::User, "thanks"), None); // evicts f1
+        let ids: Vec<String> = c.replay_history(10).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["a1", "u2"]);
+    }
+
+    #[test]
+    fn evicted_items_release_their_retained_audio() {
+        let mut c = Conversation::with_max_items(
+            Some(AudioRetention {
+                max_ms_per_item: 1000,
+                max_total_ms: 10_000,
+            }),
+            2,
+        );
+        c.upsert(msg("a", Role::Assistant, ""), None);
+        c.add_audio("a", &[1; 2400]);
+        c.upsert(msg("b", Role::Assistant, ""), None);
+        c.add_audio("b", &[1; 4800]);
+        assert_eq!(c.retained_audio_samples(), 7200);
+        c.upsert(msg("c", Role::Assistant, ""), None);
+        assert_eq!(c.retained_audio_samples(), 4800);
+        c.remove("b");
+        assert_eq!(c.retained_audio_samples(), 0);
+    }
+
+    #[test]
+    fn a_zero_cap_still_keeps_the_current_item() {
+        let mut c = Conversation::with_max_items(None, 0);
+        assert_eq!(c.max_items(), 1);
+        c.upsert(msg("a", Role::User, "a"), None);
+        c.upsert(
+            ConversationItem::new(
+                "b",
+                ItemKind::Message {
+                    role: Role::Assistant,
+                },
+            ),
+            None,
+        );
+        assert!(c.append_text("b", "hello"));
+        assert_eq!(c.len(), 1);
+        assert_index_consistent(&c);
     }
 }

@@ -17,7 +17,8 @@ use voicewire_protocol::{
 };
 
 use crate::conversation::{
-    AudioRetention, Conversation, ConversationItem, ItemKind, ItemStatus, ReplayItem, Role,
+    AudioRetention, Conversation, ConversationItem, DEFAULT_MAX_CONVERSATION_ITEMS, ItemKind,
+    ItemStatus, ReplayItem, Role,
 };
 use crate::error::{CommandError, ErrorKind, SessionError};
 use crate::event::{AudioCommand, DriverAction, InterruptCause, Output, SessionEvent};
@@ -54,6 +55,10 @@ pub struct EngineConfig {
     pub audio_retention: Option<AudioRetention>,
     /// At most this many history items are replayed after a reconnect.
     pub replay_max_items: usize,
+    /// At most this many conversation items are kept in memory (at least 1); beyond it the
+    /// oldest finished items are evicted. Replay only needs the most recent
+    /// `replay_max_items`, so this bounds memory in sessions of any length.
+    pub max_conversation_items: usize,
     /// Input audio is sent in chunks of this many milliseconds (20–100).
     pub input_chunk_ms: u32,
     /// Client events queued while reconnecting (text, tool outputs) beyond this are refused.
@@ -76,6 +81,7 @@ impl Default for EngineConfig {
             reconnect: ReconnectPolicy::default(),
             audio_retention: None,
             replay_max_items: 50,
+            max_conversation_items: DEFAULT_MAX_CONVERSATION_ITEMS,
             input_chunk_ms: 40,
             offline_queue_cap: 64,
             jitter_seed: 0x5eed,
@@ -171,7 +177,8 @@ impl Engine {
     /// A new engine in [`SessionState::Idle`].
     pub fn new(config: EngineConfig) -> Self {
         let rng = JitterRng::new(config.jitter_seed);
-        let conversation = Conversation::new(config.audio_retention);
+        let conversation =
+            Conversation::with_max_items(config.audio_retention, config.max_conversation_items);
         Engine {
             config,
             state: SessionState::Idle,

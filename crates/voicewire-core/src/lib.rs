@@ -56,7 +56,8 @@ pub mod time;
 pub mod tools;
 
 pub use conversation::{
-    AudioRetention, Conversation, ConversationItem, ItemKind, ItemStatus, ReplayItem, Role,
+    AudioRetention, Conversation, ConversationItem, DEFAULT_MAX_CONVERSATION_ITEMS, ItemKind,
+    ItemStatus, ReplayItem, Role,
 };
 pub use engine::{AudioPath, Engine, EngineConfig, FlushedItem, WIRE_SAMPLES_PER_MS};
 pub use error::{CommandError, ErrorKind, InvalidTransition, SessionError};

@@ -1275,3 +1275,99 @@ fn timers_near_the_end_of_time_saturate() {
     h.drain();
     assert!(matches!(h.engine.state(), SessionState::Closed { .. }));
 }
+
+// ----- bounded conversation memory -----------------------------------------------------------
+
+#[test]
+fn a_long_session_keeps_a_bounded_conversation_and_replays_the_latest_turns() {
+    let mut h = Harness::new(EngineConfig {
+        max_conversation_items: 8,
+        replay_max_items: 4,
+        reconnect: ReconnectPolicy {
+            initial_delay: Duration::from_millis(100),
+            jitter: 0.0,
+            ..ReconnectPolicy::default()
+        },
+        ..vad_config()
+    });
+    h.go_live();
+    let turn = |h: &mut Harness, n: u32| {
+        h.server(&format!(
+            r#"{{"type":"conversation.item.added","event_id":"e","item":{{"id":"u{n}","type":"message","role":"user","status":"completed","content":[{{"type":"input_text","text":"question {n}"}}]}}}}"#
+        ));
+        h.response_created(&format!("r{n}"));
+        h.assistant_item(&format!("r{n}"), &format!("a{n}"));
+        h.server(&format!(
+            r#"{{"type":"response.output_audio_transcript.delta","event_id":"e","response_id":"r{n}","item_id":"a{n}","output_index":0,"content_index":0,"delta":"answer"}}"#
+        ));
+        h.server(&format!(
+            r#"{{"type":"response.output_audio_transcript.done","event_id":"e","response_id":"r{n}","item_id":"a{n}","output_index":0,"content_index":0,"transcript":"answer {n}"}}"#
+        ));
+        h.server(&format!(
+            r#"{{"type":"response.done","event_id":"e","response":{{"id":"r{n}","object":"realtime.response","status":"completed","output":[{{"id":"a{n}","type":"message","role":"assistant","status":"completed","content":[]}}]}}}}"#
+        ));
+        h.events.clear();
+    };
+    for n in 0..300 {
+        turn(&mut h, n);
+        assert!(h.engine.conversation().len() <= 8);
+    }
+    let conversation = h.engine.conversation();
+    assert_eq!(conversation.len(), 8);
+    assert!(conversation.get("u0").is_none());
+    assert_eq!(conversation.get("a299").unwrap().text, "answer 299");
+    assert_eq!(conversation.get("u296").unwrap().text, "question 296");
+
+    h.engine
+        .handle_transport_closed(Err(SessionError::new(ErrorKind::Network, "reset")), h.now);
+    h.drain();
+    h.advance(100);
+    h.sent.clear();
+    h.connect_cycle();
+    let replayed: Vec<String> = h
+        .sent
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::ConversationItemCreate(c) => Some(serde_json::to_string(&c.item).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(replayed.len(), 4, "{replayed:?}");
+    for (json, text) in
+        replayed
+            .iter()
+            .zip(["question 298", "answer 298", "question 299", "answer 299"])
+    {
+        assert!(json.contains(text), "{json} should hold {text}");
+    }
+    // The echoes become aliases; later turns evict the originals and their aliases.
+    for (n, (role, kind)) in [
+        ("user", "input_text"),
+        ("assistant", "output_text"),
+        ("user", "input_text"),
+        ("assistant", "output_text"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        h.server(&format!(
+            r#"{{"type":"conversation.item.added","event_id":"e","item":{{"id":"echo{n}","type":"message","role":"{role}","status":"completed","content":[{{"type":"{kind}","text":"x"}}]}}}}"#
+        ));
+    }
+    assert_eq!(h.engine.conversation().alias_count(), 4);
+    assert_eq!(
+        h.engine.conversation().len(),
+        8,
+        "echoes are not duplicated"
+    );
+    assert_eq!(
+        h.engine.conversation().get("echo3").map(|i| i.id.as_str()),
+        Some("a299")
+    );
+    for n in 300..310 {
+        turn(&mut h, n);
+    }
+    assert_eq!(h.engine.conversation().alias_count(), 0);
+    assert!(h.engine.conversation().get("echo3").is_none());
+    assert_eq!(h.engine.conversation().len(), 8);
+}
