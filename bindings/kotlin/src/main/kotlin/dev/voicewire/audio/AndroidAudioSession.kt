@@ -1,11 +1,17 @@
 // Android's side of VoiceWire platform audio: routes and audio focus through AudioManager.
 //
 // The Rust AAudio device (crate voicewire-audio-oboe) plays and records; everything that only
-// Java's AudioManager can do lives here and reaches Rust through the FFI's audio-session
-// foreign trait, whose methods map one to one onto configure / setActive / routes / applyRoute
-// below. Changes the OS makes (a headset plugged in, Bluetooth connected, focus taken by a
-// call) are reported back through [AudioSessionReporter], which the FFI wires to the Rust
-// controller; the route policy and resume logic run there, not here.
+// Java's AudioManager can do lives here. [AndroidAudioSession] implements the FFI's
+// [AudioSessionBackend] foreign trait (configure / setActive / routes / applyRoute), so the
+// Rust controller calls it directly. Changes the OS makes (a headset plugged in, Bluetooth
+// connected, focus taken by a call) are reported to the [AudioRouteControl] it is attached to;
+// the route policy and the resume logic run there, in Rust, not here.
+//
+// Typical use (see [AndroidPlatformAudio]):
+//
+//     val platform = AndroidPlatformAudio(context)
+//     val session = RealtimeVoiceSession(options, tokens, tools, platform.choice())
+//     platform.routes.selectRoute(AudioRouteSelection.SPEAKER)
 //
 // Background microphone use: since Android 11 an app may only record while it is visible or
 // while it runs a foreground service started from the foreground; since Android 14 that
@@ -13,6 +19,7 @@
 // `FOREGROUND_SERVICE_MICROPHONE` (plus `RECORD_AUDIO`). Start the service before the voice
 // session if the conversation should continue with the screen off or the app in the
 // background; without it Android delivers silence to the AAudio input stream.
+
 package dev.voicewire.audio
 
 import android.content.Context
@@ -24,81 +31,67 @@ import android.media.AudioManager
 import android.os.Build
 import android.os.Handler
 import android.os.Looper
+import dev.voicewire.AudioChoice
+import dev.voicewire.AudioFocusChange
+import dev.voicewire.AudioRoute
+import dev.voicewire.AudioRouteChangeReason
+import dev.voicewire.AudioRouteControl
+import dev.voicewire.AudioRouteKind
+import dev.voicewire.AudioRouteSnapshot
+import dev.voicewire.AudioSessionBackend
+import dev.voicewire.PlatformAudio
+import dev.voicewire.PlatformAudioOptions
+import dev.voicewire.VoiceException
+import dev.voicewire.defaultPlatformAudioOptions
 import java.util.concurrent.Executor
-
-/** The kinds of output route, as the Rust route policy knows them. */
-enum class AudioRouteKind { EARPIECE, SPEAKER, WIRED, BLUETOOTH, OTHER }
-
-/** One route the user could choose. [id] is the AudioDeviceInfo id as text. */
-data class AudioRoute(val kind: AudioRouteKind, val id: String, val name: String)
-
-/** The route in use and the routes available. */
-data class AudioRouteSnapshot(val current: AudioRoute?, val available: List<AudioRoute>)
-
-/** Why routes changed, as reported to Rust. */
-enum class AudioRouteChange { DEVICE_CONNECTED, DEVICE_DISCONNECTED, OVERRIDE, OTHER }
-
-/** What happened to audio focus, as reported to Rust. */
-enum class AudioFocusChange {
-    /** Focus is ours again: the interruption ended and audio may resume. */
-    GAINED,
-    /** Another app (a call, navigation) took focus for a while. */
-    LOST_TRANSIENT,
-    /** Another app took focus for good: audio stays off until the app resumes it. */
-    LOST_PERMANENT,
-}
-
-/** Receives OS-side changes; the FFI forwards them to the Rust controller. */
-interface AudioSessionReporter {
-    fun onRoutesChanged(change: AudioRouteChange)
-    fun onFocusChanged(change: AudioFocusChange)
-}
-
-/** A failed AudioManager operation, with what was attempted. */
-class AudioSessionException(message: String) : Exception(message)
 
 /**
  * AudioManager-backed audio session: communication mode, audio focus, route listing and
  * selection (speaker, earpiece, wired, Bluetooth SCO / LE audio), and change reporting.
  *
- * Call [close] when the app no longer needs VoiceWire audio.
+ * Pass it to `PlatformAudio(options, session)`, then [attach] the device's route control so
+ * OS changes reach the Rust controller ([AndroidPlatformAudio] does both). Failures are thrown
+ * as `VoiceException.AudioDevice`. Call [close] when the app no longer needs VoiceWire audio.
  */
-class AndroidAudioSession(
-    context: Context,
-    private val reporter: AudioSessionReporter,
-) : AutoCloseable {
+class AndroidAudioSession(context: Context) : AudioSessionBackend, AutoCloseable {
     private val audioManager =
         context.applicationContext.getSystemService(Context.AUDIO_SERVICE) as AudioManager
     private val mainHandler = Handler(Looper.getMainLooper())
     private val mainExecutor = Executor { command -> mainHandler.post(command) }
-    private var focusRequest: AudioFocusRequest? = null
+    @Volatile private var focusRequest: AudioFocusRequest? = null
+    @Volatile private var control: AudioRouteControl? = null
+
+    /** Reports OS changes to [routes] from now on (the control of the PlatformAudio this session backs). */
+    fun attach(routes: AudioRouteControl) {
+        control = routes
+    }
 
     private val focusListener = AudioManager.OnAudioFocusChangeListener { change ->
-        when (change) {
-            AudioManager.AUDIOFOCUS_GAIN -> reporter.onFocusChanged(AudioFocusChange.GAINED)
-            AudioManager.AUDIOFOCUS_LOSS ->
-                reporter.onFocusChanged(AudioFocusChange.LOST_PERMANENT)
-            AudioManager.AUDIOFOCUS_LOSS_TRANSIENT ->
-                reporter.onFocusChanged(AudioFocusChange.LOST_TRANSIENT)
-            // A notification sound may duck us; a conversation keeps going through it.
-            AudioManager.AUDIOFOCUS_LOSS_TRANSIENT_CAN_DUCK -> Unit
+        val focus = when (change) {
+            AudioManager.AUDIOFOCUS_GAIN -> AudioFocusChange.GAINED
+            AudioManager.AUDIOFOCUS_LOSS -> AudioFocusChange.LOST_PERMANENT
+            AudioManager.AUDIOFOCUS_LOSS_TRANSIENT -> AudioFocusChange.LOST_TRANSIENT
+            // A notification sound may duck us; Rust keeps the conversation going through it.
+            AudioManager.AUDIOFOCUS_LOSS_TRANSIENT_CAN_DUCK -> AudioFocusChange.LOST_CAN_DUCK
+            else -> null
         }
+        focus?.let { control?.reportFocusChange(it) }
     }
 
     private val deviceCallback = object : AudioDeviceCallback() {
         override fun onAudioDevicesAdded(addedDevices: Array<out AudioDeviceInfo>) {
-            reporter.onRoutesChanged(AudioRouteChange.DEVICE_CONNECTED)
+            control?.reportRouteChange(AudioRouteChangeReason.DEVICE_CONNECTED)
         }
 
         override fun onAudioDevicesRemoved(removedDevices: Array<out AudioDeviceInfo>) {
-            reporter.onRoutesChanged(AudioRouteChange.DEVICE_DISCONNECTED)
+            control?.reportRouteChange(AudioRouteChangeReason.DEVICE_DISCONNECTED)
         }
     }
 
     private val communicationDeviceListener: Any? =
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
             AudioManager.OnCommunicationDeviceChangedListener {
-                reporter.onRoutesChanged(AudioRouteChange.OVERRIDE)
+                control?.reportRouteChange(AudioRouteChangeReason.OVERRIDE)
             }
         } else {
             null
@@ -116,15 +109,15 @@ class AndroidAudioSession(
 
     /**
      * Puts the phone in communication mode: the mode the platform echo canceller, Bluetooth
-     * SCO and the earpiece route belong to. [voiceProcessing] is informational here (the Rust
-     * device picks the input preset).
+     * SCO and the earpiece route belong to. The flags are informational here (the Rust device
+     * picks the input preset; A2DP is an iOS option).
      */
-    fun configure(@Suppress("UNUSED_PARAMETER") voiceProcessing: Boolean) {
+    override fun configure(voiceProcessing: Boolean, allowBluetoothA2dp: Boolean) {
         audioManager.mode = AudioManager.MODE_IN_COMMUNICATION
     }
 
     /** Requests (true) or abandons (false) transient voice-communication audio focus. */
-    fun setActive(active: Boolean) {
+    override fun setActive(active: Boolean) {
         if (active) {
             val attributes = AudioAttributes.Builder()
                 .setUsage(AudioAttributes.USAGE_VOICE_COMMUNICATION)
@@ -137,7 +130,7 @@ class AndroidAudioSession(
                 .build()
             val result = audioManager.requestAudioFocus(request)
             if (result != AudioManager.AUDIOFOCUS_REQUEST_GRANTED) {
-                throw AudioSessionException("audio focus refused (result $result): a call may be active")
+                throw VoiceException.AudioDevice("audio focus refused (result $result): a call may be active")
             }
             focusRequest = request
             audioManager.mode = AudioManager.MODE_IN_COMMUNICATION
@@ -157,23 +150,23 @@ class AndroidAudioSession(
     }
 
     /** The current and available communication routes. */
-    fun routes(): AudioRouteSnapshot =
+    override fun routes(): AudioRouteSnapshot =
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
             val available = audioManager.availableCommunicationDevices.map(::routeOf)
             val current = audioManager.communicationDevice?.let(::routeOf)
-            AudioRouteSnapshot(current, available.distinctBy { it.kind to it.id })
+            AudioRouteSnapshot(current = current, available = available.distinctBy { it.kind to it.id })
         } else {
             legacyRoutes()
         }
 
     /** Routes voice to a device of [kind], preferring the device with [id]. */
-    fun applyRoute(kind: AudioRouteKind, id: String?) {
+    override fun applyRoute(kind: AudioRouteKind, id: String?) {
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
             val candidates = audioManager.availableCommunicationDevices.filter { kindOf(it) == kind }
             val device = candidates.firstOrNull { it.id.toString() == id } ?: candidates.firstOrNull()
-                ?: throw AudioSessionException("no $kind route is available")
+                ?: throw VoiceException.AudioDevice("no $kind route is available")
             if (!audioManager.setCommunicationDevice(device)) {
-                throw AudioSessionException("AudioManager refused to route to ${device.productName}")
+                throw VoiceException.AudioDevice("AudioManager refused to route to ${device.productName}")
             }
         } else {
             applyLegacyRoute(kind)
@@ -181,6 +174,7 @@ class AndroidAudioSession(
     }
 
     override fun close() {
+        control = null
         audioManager.unregisterAudioDeviceCallback(deviceCallback)
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
             audioManager.removeOnCommunicationDeviceChangedListener(
@@ -210,7 +204,7 @@ class AndroidAudioSession(
     private fun routeOf(device: AudioDeviceInfo): AudioRoute {
         val kind = kindOf(device)
         val name = device.productName?.toString()?.takeIf { it.isNotBlank() } ?: kind.name.lowercase()
-        return AudioRoute(kind, device.id.toString(), name)
+        return AudioRoute(kind = kind, id = device.id.toString(), name = name)
     }
 
     /** Before API 31 there is no communication-device API: derive routes from outputs. */
@@ -226,7 +220,7 @@ class AndroidAudioSession(
             else -> outputs.firstOrNull { it.kind == AudioRouteKind.WIRED }
                 ?: outputs.firstOrNull { it.kind == AudioRouteKind.EARPIECE }
         }
-        return AudioRouteSnapshot(current, outputs)
+        return AudioRouteSnapshot(current = current, available = outputs)
     }
 
     @Suppress("DEPRECATION")
@@ -248,11 +242,53 @@ class AndroidAudioSession(
                 audioManager.isBluetoothScoOn = false
                 audioManager.isSpeakerphoneOn = false
             }
-            AudioRouteKind.OTHER -> throw AudioSessionException("other routes cannot be selected")
+            AudioRouteKind.OTHER -> throw VoiceException.AudioDevice("other routes cannot be selected")
         }
     }
 
     private companion object {
         const val BLE_HEADSET = 26
+    }
+}
+
+/**
+ * The phone's microphone and speaker for a voice session, with route control: an
+ * [AndroidAudioSession] backing a `PlatformAudio` (AAudio, voice-communication preset), its
+ * [routes] attached so device and focus changes reach Rust.
+ *
+ * Pass [choice] to `RealtimeVoiceSession`; keep [routes] for the route picker, the
+ * echo-cancellation switch (`setVoiceProcessing`), levels and `subscribe`. Close it when the
+ * voice session has ended.
+ */
+class AndroidPlatformAudio(
+    context: Context,
+    options: PlatformAudioOptions = defaultPlatformAudioOptions().also {
+        it.hardwareSampleRate = outputSampleRate(context)
+    },
+) : AutoCloseable {
+    /** The AudioManager side. */
+    val session = AndroidAudioSession(context)
+
+    /** The device (one voice session may use it). */
+    val audio = PlatformAudio(options, session)
+
+    /** Routes, voice processing, levels and events. */
+    val routes: AudioRouteControl = audio.routeControl().also(session::attach)
+
+    /** The session's audio choice for this device. */
+    fun choice(): AudioChoice = AudioChoice.Platform(audio)
+
+    override fun close() {
+        session.close()
+        routes.close()
+        audio.close()
+    }
+
+    private companion object {
+        /** `PROPERTY_OUTPUT_SAMPLE_RATE`, the rate AAudio runs without resampling. */
+        fun outputSampleRate(context: Context): UInt? {
+            val manager = context.applicationContext.getSystemService(Context.AUDIO_SERVICE) as AudioManager
+            return manager.getProperty(AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE)?.toUIntOrNull()
+        }
     }
 }
