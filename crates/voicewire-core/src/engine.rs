@@ -39,6 +39,25 @@ pub enum AudioPath {
     InEvents,
     /// Audio on a media track (WebRTC): the server plays it and truncates; the client sends
     /// `response.cancel` + `output_audio_buffer.clear` to interrupt by hand.
+    ///
+    /// Playback events follow the server's `output_audio_buffer.*` events, with one exact
+    /// rule: [`SessionEvent::AssistantAudioStarted`] is emitted on
+    /// `output_audio_buffer.started` (naming the response's latest assistant message item, or
+    /// the response id when no item was announced yet), and for every such item **exactly
+    /// one** [`SessionEvent::AssistantAudioStopped`] (`played_ms: None`) follows, at the first
+    /// of:
+    /// - `output_audio_buffer.stopped` or `output_audio_buffer.cleared`;
+    /// - `output_audio_buffer.started` for another response (the buffer plays one answer at a
+    ///   time, so the previous one is over even if the server never said so);
+    /// - an interruption ([`Engine::interrupt`], push-to-talk, or barge-in);
+    /// - a lost connection, a recycle or a reconnect (the new server session will never
+    ///   report on the old playback);
+    /// - [`Engine::stop`];
+    /// - [`EngineConfig::webrtc_stop_fallback`] after `response.done`, when configured.
+    ///
+    /// A text-only response sends no `output_audio_buffer.started` and gets neither event;
+    /// `started` for a response that was already interrupted is ignored (its audio is being
+    /// cleared), as are duplicate `started` events and `stopped`/`cleared` when nothing plays.
     MediaTrack,
 }
 
@@ -67,6 +86,13 @@ pub struct EngineConfig {
     pub jitter_seed: u64,
     /// How long `stop` waits for the transport to close before declaring the session closed.
     pub stop_timeout: Duration,
+    /// WebRTC only: when the server plays an answer whose `response.done` has arrived but no
+    /// `output_audio_buffer.stopped`/`.cleared` follows within this time, the engine ends the
+    /// playback itself (emits `AssistantAudioStopped`), so nobody waits forever. `None` (the
+    /// default) waits for the server or the other events listed on [`AudioPath::MediaTrack`];
+    /// set it longer than the longest spoken answer, because the server keeps playing in
+    /// real time after it has finished generating.
+    pub webrtc_stop_fallback: Option<Duration>,
     /// Whether assistant audio is played locally (a playout buffer exists). Without it the
     /// engine emits no playout commands, an item's audio counts as stopped once it has all
     /// arrived, and interruptions have nothing to truncate.
@@ -86,6 +112,7 @@ impl Default for EngineConfig {
             offline_queue_cap: 64,
             jitter_seed: 0x5eed,
             stop_timeout: Duration::from_secs(3),
+            webrtc_stop_fallback: None,
             local_playback: true,
         }
     }
@@ -117,6 +144,16 @@ impl PlayingItem {
     fn received_ms(&self) -> u64 {
         self.received_samples / WIRE_SAMPLES_PER_MS
     }
+}
+
+/// WebRTC: an answer the server is playing (between `output_audio_buffer.started` and the
+/// event that ends it, see [`AudioPath::MediaTrack`]).
+#[derive(Debug, Clone)]
+struct WebrtcPlayback {
+    item_id: String,
+    response_id: String,
+    /// When [`EngineConfig::webrtc_stop_fallback`] ends it, if the server stays silent.
+    fallback_at: Option<Timestamp>,
 }
 
 /// An assistant item whose text has not been finalised.
@@ -164,9 +201,8 @@ pub struct Engine {
     cut_responses: VecDeque<String>,
     flush_cause: Option<InterruptCause>,
     open_transcripts: Vec<OpenTranscript>,
-    /// WebRTC: the item the server is playing (between `output_audio_buffer.started` and
-    /// `.stopped`/`.cleared`).
-    webrtc_playing: Option<String>,
+    /// WebRTC: the answer the server is playing; `AssistantAudioStopped` is owed for it.
+    webrtc_playing: Option<WebrtcPlayback>,
     input_samples_on_track: u64,
     output_samples_on_track: u64,
     /// The latest assistant message item per response (WebRTC names playback by response).
@@ -282,6 +318,7 @@ impl Engine {
             self.retry_at,
             self.recycle_deadline(),
             self.stop_deadline,
+            self.webrtc_playing.as_ref().and_then(|p| p.fallback_at),
         ]
         .into_iter()
         .flatten()
@@ -300,6 +337,15 @@ impl Engine {
 
     /// Time passed; fire whatever is due.
     pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self
+            .webrtc_playing
+            .as_ref()
+            .and_then(|p| p.fallback_at)
+            .is_some_and(|t| now >= t)
+        {
+            tracing::warn!("no output_audio_buffer.stopped after response.done: playback ended");
+            self.end_webrtc_playback();
+        }
         if self.stop_deadline.is_some_and(|t| now >= t) {
             self.stop_deadline = None;
             if self.state == SessionState::Stopping {
@@ -423,9 +469,17 @@ impl Engine {
         self.retry_at = None;
         self.set_state(next);
         self.finish_open_transcripts();
+        self.end_webrtc_playback();
         if !self.playing.is_empty() {
             self.outputs.push_back(Output::Audio(AudioCommand::Flush));
-            self.playing.clear();
+            // The flush report will find nothing to account for: the session is over, so
+            // every started item gets its one `AssistantAudioStopped` now.
+            for p in std::mem::take(&mut self.playing) {
+                self.emit(SessionEvent::AssistantAudioStopped {
+                    item_id: p.item_id,
+                    played_ms: None,
+                });
+            }
         }
         if self.state == SessionState::Stopping {
             self.outputs
@@ -445,6 +499,7 @@ impl Engine {
         self.live_since = None;
         self.flush_input_chunk();
         self.detach_playing_audio();
+        self.end_webrtc_playback();
         self.apply(StateInput::Recycle, now);
         self.outputs
             .push_back(Output::Driver(DriverAction::Disconnect));
@@ -467,6 +522,7 @@ impl Engine {
             _ => None,
         };
         self.connect_deadline = None;
+        self.end_webrtc_playback();
         self.outputs
             .push_back(Output::Driver(DriverAction::Disconnect));
         match retry {
@@ -513,6 +569,7 @@ impl Engine {
         }
         self.response_create_pending = false;
         self.detach_playing_audio();
+        self.end_webrtc_playback();
         let owed = self.tools.connection_lost();
         self.run_tool_steps(owed);
     }
@@ -531,6 +588,17 @@ impl Engine {
             }
         }
         self.release_unplayed_audio();
+    }
+
+    /// Emits the `AssistantAudioStopped` owed for the answer the server is playing on WebRTC,
+    /// if any. Taking the slot is what makes it exactly one per started item.
+    fn end_webrtc_playback(&mut self) {
+        if let Some(playback) = self.webrtc_playing.take() {
+            self.emit(SessionEvent::AssistantAudioStopped {
+                item_id: playback.item_id,
+                played_ms: None,
+            });
+        }
     }
 
     fn on_live(&mut self, now: Timestamp) {
@@ -802,16 +870,16 @@ impl Engine {
                     self.metrics.interruptions = self.metrics.interruptions.saturating_add(1);
                     let item_id = self
                         .webrtc_playing
-                        .take()
+                        .as_ref()
+                        .map(|p| p.item_id.clone())
                         .or_else(|| self.playing.first().map(|p| p.item_id.clone()));
-                    self.playing.clear();
-                    if let Some(id) = &item_id {
-                        self.outputs
-                            .push_back(Output::Emit(SessionEvent::AssistantAudioStopped {
-                                item_id: id.clone(),
-                                played_ms: None,
-                            }));
+                    for p in std::mem::take(&mut self.playing) {
+                        self.emit(SessionEvent::AssistantAudioStopped {
+                            item_id: p.item_id,
+                            played_ms: None,
+                        });
                     }
+                    self.end_webrtc_playback();
                     self.outputs
                         .push_back(Output::Emit(SessionEvent::Interrupted {
                             cause,
@@ -1088,29 +1156,10 @@ impl Engine {
                     audio_end_ms: ev.audio_end_ms,
                 });
             }
-            E::OutputAudioBufferStarted(ev) => {
-                let item_id = match &self.assistant_item {
-                    Some((response, item)) if *response == ev.response_id => item.clone(),
-                    _ => ev.response_id.clone(),
-                };
-                if self.webrtc_playing.is_none() && self.config.audio_path == AudioPath::MediaTrack
-                {
-                    self.record_first_audio(now);
-                    self.emit(SessionEvent::AssistantAudioStarted {
-                        item_id: item_id.clone(),
-                    });
-                }
-                self.webrtc_playing = Some(item_id);
-            }
+            E::OutputAudioBufferStarted(ev) => self.webrtc_playback_started(ev.response_id, now),
             E::OutputAudioBufferStopped(_) | E::OutputAudioBufferCleared(_) => {
-                if let Some(item_id) = self.webrtc_playing.take()
-                    && self.config.audio_path == AudioPath::MediaTrack
-                {
-                    self.emit(SessionEvent::AssistantAudioStopped {
-                        item_id,
-                        played_ms: None,
-                    });
-                }
+                // The buffer drained or was cleared: nothing of any answer plays any more.
+                self.end_webrtc_playback();
             }
             E::ResponseCreated(ev) => {
                 self.active_response = ev.response.id.clone();
@@ -1196,6 +1245,43 @@ impl Engine {
             code: Some("malformed_event".into()),
             message: format!("could not decode a server event: {reason}"),
             recoverable: true,
+        });
+    }
+
+    /// `output_audio_buffer.started`: see the rule on [`AudioPath::MediaTrack`].
+    fn webrtc_playback_started(&mut self, response_id: String, now: Timestamp) {
+        if self.config.audio_path != AudioPath::MediaTrack {
+            return;
+        }
+        if self.cut_responses.contains(&response_id) {
+            tracing::debug!(%response_id, "playback of an interrupted answer: ignored");
+            return;
+        }
+        if let Some(playing) = &self.webrtc_playing {
+            if playing.response_id == response_id {
+                return;
+            }
+            // One answer at a time: a new one starting means the previous one is over.
+            self.end_webrtc_playback();
+        }
+        let item_id = match &self.assistant_item {
+            Some((response, item)) if *response == response_id => item.clone(),
+            _ => response_id.clone(),
+        };
+        // If the answer is already done, the fallback clock starts now.
+        let generating = self.active_response.as_deref() == Some(response_id.as_str());
+        let fallback_at = match self.config.webrtc_stop_fallback {
+            Some(grace) if !generating => Some(now + grace),
+            _ => None,
+        };
+        self.record_first_audio(now);
+        self.emit(SessionEvent::AssistantAudioStarted {
+            item_id: item_id.clone(),
+        });
+        self.webrtc_playing = Some(WebrtcPlayback {
+            item_id,
+            response_id,
+            fallback_at,
         });
     }
 
@@ -1394,6 +1480,14 @@ impl Engine {
                 }));
         }
         self.release_unplayed_audio();
+        if let (Some(playback), Some(done_id), Some(grace)) = (
+            self.webrtc_playing.as_mut(),
+            id.as_deref(),
+            self.config.webrtc_stop_fallback,
+        ) && playback.response_id == done_id
+        {
+            playback.fallback_at = Some(now + grace);
+        }
         self.metrics.turns = self.metrics.turns.saturating_add(1);
         if let Some(usage) = response.usage.as_ref().map(usage_from_wire) {
             self.metrics.usage.accumulate(&usage);

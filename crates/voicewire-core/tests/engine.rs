@@ -1371,3 +1371,348 @@ fn a_long_session_keeps_a_bounded_conversation_and_replays_the_latest_turns() {
     assert!(h.engine.conversation().get("echo3").is_none());
     assert_eq!(h.engine.conversation().len(), 8);
 }
+
+// ----- WebRTC: exactly one AssistantAudioStopped per AssistantAudioStarted --------------------
+
+fn webrtc_harness(config: EngineConfig) -> Harness {
+    let mut h = Harness::new(EngineConfig {
+        audio_path: AudioPath::MediaTrack,
+        ..config
+    });
+    h.go_live();
+    h
+}
+
+/// The playback events so far, as ("started" | "stopped", item).
+fn playback(h: &Harness) -> Vec<(&'static str, String)> {
+    h.events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::AssistantAudioStarted { item_id } => Some(("started", item_id.clone())),
+            SessionEvent::AssistantAudioStopped { item_id, played_ms } => {
+                assert_eq!(*played_ms, None, "the server plays on WebRTC");
+                Some(("stopped", item_id.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every started item is stopped exactly once, after it started, and nothing else is stopped.
+fn assert_exactly_one_stop_per_start(h: &Harness) {
+    let mut open: Vec<String> = Vec::new();
+    for (what, item) in playback(h) {
+        match what {
+            "started" => {
+                assert!(!open.contains(&item), "{item} started twice");
+                open.push(item);
+            }
+            _ => {
+                let at = open.iter().position(|i| *i == item);
+                assert!(
+                    at.is_some(),
+                    "{item} stopped without being started (or twice)"
+                );
+                open.retain(|i| *i != item);
+            }
+        }
+    }
+    assert!(open.is_empty(), "never stopped: {open:?}");
+}
+
+fn buffer_event(h: &mut Harness, kind: &str, response: &str) {
+    h.server(&format!(
+        r#"{{"type":"output_audio_buffer.{kind}","event_id":"e","response_id":"{response}"}}"#
+    ));
+}
+
+/// A response with an assistant item whose audio the server starts playing.
+fn webrtc_answer(h: &mut Harness, response: &str, item: &str) {
+    h.response_created(response);
+    h.assistant_item(response, item);
+    buffer_event(h, "started", response);
+}
+
+#[test]
+fn webrtc_stopped_ends_playback_once_and_late_buffer_events_add_nothing() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    buffer_event(&mut h, "started", "resp_1"); // duplicate: ignored
+    h.response_done("resp_1", "completed");
+    assert_eq!(playback(&h), vec![("started", "item_a".to_string())]);
+    buffer_event(&mut h, "stopped", "resp_1");
+    buffer_event(&mut h, "stopped", "resp_1");
+    buffer_event(&mut h, "cleared", "resp_1");
+    assert_eq!(
+        playback(&h),
+        vec![
+            ("started", "item_a".to_string()),
+            ("stopped", "item_a".to_string())
+        ]
+    );
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_cleared_by_the_server_ends_playback() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    buffer_event(&mut h, "cleared", "resp_1");
+    assert_eq!(
+        playback(&h),
+        vec![
+            ("started", "item_a".to_string()),
+            ("stopped", "item_a".to_string())
+        ]
+    );
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_barge_in_stops_once_even_when_the_server_then_clears() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.server(r#"{"type":"input_audio_buffer.speech_started","event_id":"e","item_id":"item_u","audio_start_ms":1200}"#);
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    buffer_event(&mut h, "cleared", "resp_1");
+    h.response_done("resp_1", "cancelled");
+    // A late `started` of the interrupted answer does not start anything.
+    buffer_event(&mut h, "started", "resp_1");
+    buffer_event(&mut h, "stopped", "resp_1");
+    assert_eq!(playback(&h).len(), 2);
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_manual_interrupt_stops_once() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.response_done("resp_1", "completed"); // generation over, the server still plays
+    h.engine.interrupt(h.now).unwrap();
+    h.drain();
+    assert!(
+        h.sent_types()
+            .contains(&"output_audio_buffer.clear".to_string())
+    );
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    buffer_event(&mut h, "cleared", "resp_1");
+    h.engine.interrupt(h.now).unwrap();
+    h.drain();
+    assert_eq!(playback(&h).len(), 2);
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_a_missing_stopped_is_closed_by_the_next_answer() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.response_done("resp_1", "completed");
+    // The server never sends output_audio_buffer.stopped for resp_1.
+    webrtc_answer(&mut h, "resp_2", "item_b");
+    assert_eq!(
+        playback(&h),
+        vec![
+            ("started", "item_a".to_string()),
+            ("stopped", "item_a".to_string()),
+            ("started", "item_b".to_string())
+        ]
+    );
+    h.response_done("resp_2", "completed");
+    buffer_event(&mut h, "stopped", "resp_2");
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_text_only_answers_get_no_playback_events() {
+    let mut h = webrtc_harness(vad_config());
+    h.response_created("resp_1");
+    h.assistant_item("resp_1", "item_a");
+    h.server(r#"{"type":"response.output_text.delta","event_id":"e","response_id":"resp_1","item_id":"item_a","output_index":0,"content_index":0,"delta":"hi"}"#);
+    h.response_done("resp_1", "completed");
+    buffer_event(&mut h, "stopped", "resp_1");
+    buffer_event(&mut h, "cleared", "");
+    assert!(playback(&h).is_empty());
+}
+
+#[test]
+fn webrtc_playback_announced_before_its_item_is_named_by_the_response() {
+    let mut h = webrtc_harness(vad_config());
+    h.response_created("resp_1");
+    buffer_event(&mut h, "started", "resp_1");
+    h.assistant_item("resp_1", "item_a");
+    buffer_event(&mut h, "stopped", "resp_1");
+    assert_eq!(
+        playback(&h),
+        vec![
+            ("started", "resp_1".to_string()),
+            ("stopped", "resp_1".to_string())
+        ]
+    );
+}
+
+#[test]
+fn webrtc_lost_connection_stops_playback_and_the_new_one_reports_nothing_old() {
+    let mut h = webrtc_harness(EngineConfig {
+        reconnect: ReconnectPolicy {
+            initial_delay: Duration::from_millis(100),
+            jitter: 0.0,
+            ..ReconnectPolicy::default()
+        },
+        ..vad_config()
+    });
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.engine
+        .handle_transport_closed(Err(SessionError::new(ErrorKind::Network, "reset")), h.now);
+    h.drain();
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    h.advance(100);
+    h.connect_cycle();
+    buffer_event(&mut h, "stopped", "resp_1");
+    assert_eq!(playback(&h).len(), 2);
+    webrtc_answer(&mut h, "resp_2", "item_b");
+    buffer_event(&mut h, "stopped", "resp_2");
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_session_expiry_stops_playback() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.server(r#"{"type":"error","event_id":"e","error":{"type":"invalid_request_error","code":"session_expired","message":"max duration"}}"#);
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_recycle_stops_playback() {
+    let mut h = webrtc_harness(EngineConfig {
+        reconnect: ReconnectPolicy {
+            recycle_after: Some(Duration::from_secs(60)),
+            ..ReconnectPolicy::default()
+        },
+        ..vad_config()
+    });
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.response_done("resp_1", "completed");
+    h.advance(60_000);
+    assert!(
+        h.states()
+            .contains(&SessionState::Reconnecting { attempt: 0 }),
+        "{:?}",
+        h.states()
+    );
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_stop_ends_playback_once() {
+    let mut h = webrtc_harness(vad_config());
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.engine.stop(h.now).unwrap();
+    h.drain();
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    buffer_event(&mut h, "stopped", "resp_1");
+    h.engine.handle_transport_closed(Ok(()), h.now);
+    h.drain();
+    assert!(matches!(h.engine.state(), SessionState::Closed { .. }));
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn webrtc_fallback_ends_playback_when_the_server_never_says_stopped() {
+    let mut h = webrtc_harness(EngineConfig {
+        webrtc_stop_fallback: Some(Duration::from_secs(5)),
+        ..vad_config()
+    });
+    webrtc_answer(&mut h, "resp_1", "item_a");
+    h.advance(60_000);
+    assert_eq!(
+        playback(&h).len(),
+        1,
+        "no fallback while the answer is generated"
+    );
+    h.response_done("resp_1", "completed");
+    h.advance(4_999);
+    assert_eq!(playback(&h).len(), 1);
+    h.advance(1);
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_a".to_string()))
+    );
+    buffer_event(&mut h, "stopped", "resp_1");
+    assert_eq!(playback(&h).len(), 2, "the late stopped adds nothing");
+    // Playback that starts after its response is done gets the fallback at once.
+    h.response_created("resp_2");
+    h.assistant_item("resp_2", "item_b");
+    h.response_done("resp_2", "completed");
+    buffer_event(&mut h, "started", "resp_2");
+    h.advance(5_000);
+    assert_eq!(
+        playback(&h).last(),
+        Some(&("stopped", "item_b".to_string()))
+    );
+    // With the server reporting normally, the fallback never fires.
+    webrtc_answer(&mut h, "resp_3", "item_c");
+    h.response_done("resp_3", "completed");
+    buffer_event(&mut h, "stopped", "resp_3");
+    h.advance(10_000);
+    assert_eq!(playback(&h).len(), 6);
+    assert_exactly_one_stop_per_start(&h);
+}
+
+#[test]
+fn websocket_ignores_output_audio_buffer_events_and_stop_ends_local_playback() {
+    let mut h = Harness::new(vad_config());
+    h.go_live();
+    buffer_event(&mut h, "started", "resp_x");
+    buffer_event(&mut h, "stopped", "resp_x");
+    assert!(h.events.iter().all(|e| !matches!(
+        e,
+        SessionEvent::AssistantAudioStarted { .. } | SessionEvent::AssistantAudioStopped { .. }
+    )));
+    h.response_created("resp_1");
+    h.assistant_item("resp_1", "item_a");
+    h.audio_delta("resp_1", "item_a", 200);
+    h.engine.stop(h.now).unwrap();
+    h.drain();
+    assert!(h.audio.contains(&AudioCommand::Flush));
+    let stops = h
+        .events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::AssistantAudioStopped { item_id, .. } if item_id == "item_a"))
+        .count();
+    assert_eq!(stops, 1);
+    h.engine.handle_playout_flushed(
+        &[FlushedItem {
+            item_id: "item_a".into(),
+            played_ms: 100,
+        }],
+        h.now,
+    );
+    h.drain();
+    let stops = h
+        .events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::AssistantAudioStopped { .. }))
+        .count();
+    assert_eq!(stops, 1, "the flush report after stop adds no second stop");
+}
