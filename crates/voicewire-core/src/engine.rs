@@ -56,6 +56,7 @@ pub enum AudioPath {
     /// - [`EngineConfig::webrtc_stop_fallback`] after `response.done`, when configured.
     ///
     /// A text-only response sends no `output_audio_buffer.started` and gets neither event;
+    /// `started` is only honoured while the session is [`crate::SessionState::Live`];
     /// `started` for a response that was already interrupted is ignored (its audio is being
     /// cleared), as are duplicate `started` events and `stopped`/`cleared` when nothing plays.
     MediaTrack,
@@ -1250,7 +1251,7 @@ impl Engine {
 
     /// `output_audio_buffer.started`: see the rule on [`AudioPath::MediaTrack`].
     fn webrtc_playback_started(&mut self, response_id: String, now: Timestamp) {
-        if self.config.audio_path != AudioPath::MediaTrack {
+        if self.config.audio_path != AudioPath::MediaTrack || self.state != SessionState::Live {
             return;
         }
         if self.cut_responses.contains(&response_id) {
@@ -1303,6 +1304,17 @@ impl Engine {
         delta: &str,
         now: Timestamp,
     ) {
+        if self.state != SessionState::Live {
+            // A late frame of a connection being stopped or replaced: nobody will play it,
+            // and starting playback now would owe a stop nobody can report.
+            return;
+        }
+        if self.config.audio_path == AudioPath::MediaTrack {
+            // WebRTC audio travels on the track; playback is reported by the
+            // `output_audio_buffer.*` events, so an audio delta here has no listener.
+            tracing::debug!(item_id, "audio delta on a media-track session: ignored");
+            return;
+        }
         if response_id.is_some_and(|r| self.cut_responses.iter().any(|c| c == r)) {
             // Late audio of an interrupted answer: the user must not hear it.
             return;
