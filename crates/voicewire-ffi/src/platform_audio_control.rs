@@ -290,7 +290,11 @@ impl Drop for AudioRouteControl {
     fn drop(&mut self) {
         self.controller.set_listener(None);
         if self.app_driven && std::mem::replace(&mut *lock(&self.active), false) {
-            self.controller.engine_stopped();
+            // Deactivating calls the app's backend. The drop itself may run inside the foreign
+            // runtime's destructor (a garbage-collector finalizer), where calling back into
+            // that runtime is not allowed everywhere, so it runs on a VoiceWire thread.
+            let controller = Arc::clone(&self.controller);
+            drop(runtime::runtime().spawn_blocking(move || controller.engine_stopped()));
         }
     }
 }

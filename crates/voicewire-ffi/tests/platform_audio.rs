@@ -372,6 +372,67 @@ fn is_initial(e: &PlatformAudioEvent) -> bool {
 }
 
 #[test]
+fn pushed_routes_and_a_media_services_reset_are_handled() {
+    let (control, phone) = control(default_platform_audio_options());
+    let listener = Arc::new(Recorder::default());
+    let _handle = control.subscribe(listener.clone());
+    control.activate_session().unwrap();
+
+    // A push-style platform reports the routes with the change: a Bluetooth headset.
+    let headset = route(AudioRouteKind::Bluetooth, "bt");
+    {
+        let mut s = phone.state.lock().unwrap();
+        s.available.push(headset.clone());
+    }
+    let mut available = control.available_routes();
+    available.push(headset.clone());
+    control.report_routes(
+        AudioRouteSnapshot {
+            current: control.current_route(),
+            available,
+        },
+        AudioRouteChangeReason::DeviceConnected,
+    );
+    listener.wait_for("bluetooth", routed_to(AudioRouteKind::Bluetooth));
+    assert_eq!(
+        phone.calls().last(),
+        Some(&Call::Apply(AudioRouteKind::Bluetooth)),
+        "the new headset was applied"
+    );
+
+    // Media services restart: the session is configured again and audio comes back.
+    let configured_before = phone
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::Configure { .. }))
+        .count();
+    control.report_media_services_reset();
+    let configured_after = phone
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, Call::Configure { .. }))
+        .count();
+    assert_eq!(configured_after, configured_before + 1);
+    assert!(!control.is_interrupted());
+}
+
+#[test]
+fn dropping_an_active_control_deactivates_the_session() {
+    let (control, phone) = control(default_platform_audio_options());
+    control.activate_session().unwrap();
+    drop(control);
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while phone.calls().last() != Some(&Call::SetActive(false)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never deactivated: {:?}",
+            phone.calls()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
 fn platform_audio_is_a_typed_error_off_the_phones() {
     let err = PlatformAudio::new(default_platform_audio_options(), None).unwrap_err();
     assert!(matches!(err, VoiceError::AudioDevice { .. }), "{err:?}");
