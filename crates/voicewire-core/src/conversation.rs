@@ -6,9 +6,10 @@
 //! show the history, and after a reconnect the engine replays its *text* so the model keeps
 //! the context (a new server session starts empty).
 //!
-//! Memory: text is kept per item (it is small and is what replay needs). Audio is not kept
-//! unless [`AudioRetention`] is set, and then only up to its caps; the oldest retained audio
-//! is released first.
+//! Memory: at most a configured number of items is kept (see [`Conversation`]); text is kept
+//! per item (it is small and is what replay needs). Audio is not kept unless
+//! [`AudioRetention`] is set, and then only up to its caps; the oldest retained audio is
+//! released first.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
