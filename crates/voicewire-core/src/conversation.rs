@@ -110,8 +110,12 @@ impl ConversationItem {
     pub fn heard_text(&self) -> &str {
         match (self.audio_heard_ms, self.audio_received_ms) {
             (Some(heard), received) if received > 0 && heard < received => {
-                let keep_chars = (self.text.chars().count() as u128 * u128::from(heard)
-                    / u128::from(received)) as usize;
+                // heard < received, so this is less than the character count.
+                let keep_chars = (self.text.chars().count() as u128)
+                    .saturating_mul(u128::from(heard))
+                    .checked_div(u128::from(received))
+                    .unwrap_or(0);
+                let keep_chars = usize::try_from(keep_chars).unwrap_or(usize::MAX);
                 let cut = self
                     .text
                     .char_indices()
@@ -316,7 +320,9 @@ impl Conversation {
         }
         let at = match previous_item_id {
             Some("root") => 0,
-            Some(prev) => self.find(prev).map_or(self.items.len(), |p| p + 1),
+            Some(prev) => self
+                .find(prev)
+                .map_or(self.items.len(), |p| p.saturating_add(1)),
             None => self.items.len(),
         };
         self.retained_total_samples = self
@@ -333,7 +339,7 @@ impl Conversation {
             self.items.push_back(item);
             self.index.insert(id, position);
         } else if at == 0 && self.front_position > 0 {
-            self.front_position -= 1;
+            self.front_position = self.front_position.saturating_sub(1);
             self.items.push_front(item);
             self.index.insert(id, self.front_position);
         } else {
@@ -447,7 +453,7 @@ impl Conversation {
             item.status = ItemStatus::Incomplete;
             let keep = ms_to_sample_count(heard_ms);
             if item.audio.len() > keep {
-                let dropped = item.audio.len() - keep;
+                let dropped = item.audio.len().saturating_sub(keep);
                 item.audio.truncate(keep);
                 self.retained_total_samples =
                     self.retained_total_samples.saturating_sub(dropped as u64);
@@ -548,7 +554,7 @@ impl Conversation {
             })
             .collect();
         if out.len() > max_items {
-            let excess = out.len() - max_items;
+            let excess = out.len().saturating_sub(max_items);
             out.drain(..excess);
             // Never start the replay with an orphaned tool output.
             let orphans = out

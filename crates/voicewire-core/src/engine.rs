@@ -31,6 +31,11 @@ use crate::tools::{ToolCallTracker, ToolStep};
 /// Samples per millisecond at the wire rate (24 kHz).
 pub const WIRE_SAMPLES_PER_MS: u64 = 24;
 
+/// Samples in `ms` milliseconds at the wire rate, as a length (saturating).
+fn ms_to_sample_count(ms: u64) -> usize {
+    usize::try_from(ms.saturating_mul(WIRE_SAMPLES_PER_MS)).unwrap_or(usize::MAX)
+}
+
 /// How audio travels on the transport, which decides how interruption works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AudioPath {
@@ -331,8 +336,11 @@ impl Engine {
             return None;
         }
         match self.recycle_pending_since {
-            Some(since) => Some(since + self.config.reconnect.recycle_grace),
-            None => Some(self.live_since? + self.config.reconnect.recycle_after?),
+            Some(since) => Some(since.saturating_add(self.config.reconnect.recycle_grace)),
+            None => Some(
+                self.live_since?
+                    .saturating_add(self.config.reconnect.recycle_after?),
+            ),
         }
     }
 
@@ -392,7 +400,7 @@ impl Engine {
 
     fn begin_attempt(&mut self, now: Timestamp) {
         self.attempt_started_at = Some(now);
-        self.connect_deadline = Some(now + self.config.reconnect.connect_timeout);
+        self.connect_deadline = Some(now.saturating_add(self.config.reconnect.connect_timeout));
         self.outputs
             .push_back(Output::Driver(DriverAction::FetchToken));
     }
@@ -486,7 +494,7 @@ impl Engine {
             self.outputs
                 .push_back(Output::Driver(DriverAction::Disconnect));
             if had_transport {
-                self.stop_deadline = Some(now + self.config.stop_timeout);
+                self.stop_deadline = Some(now.saturating_add(self.config.stop_timeout));
             } else {
                 self.apply(StateInput::TransportClosed, now);
             }
@@ -544,7 +552,7 @@ impl Engine {
                     &mut self.rng,
                     floor.or(self.retry_floor.take()),
                 );
-                self.retry_at = Some(now + delay);
+                self.retry_at = Some(now.saturating_add(delay));
             }
             None => {
                 tracing::error!(error = %error, "session failed");
@@ -609,7 +617,7 @@ impl Engine {
         self.connect_deadline = None;
         self.live_since = Some(now);
         if let Some(started) = self.attempt_started_at.take() {
-            self.metrics.connect_time = Some(now - started);
+            self.metrics.connect_time = Some(now.saturating_since(started));
         }
         if reconnected {
             self.metrics.reconnects = self.metrics.reconnects.saturating_add(1);
@@ -949,8 +957,7 @@ impl Engine {
             self.metrics.audio_ms_sent = self.input_samples_on_track / WIRE_SAMPLES_PER_MS;
             return true;
         }
-        let chunk =
-            (u64::from(self.config.input_chunk_ms.clamp(20, 100)) * WIRE_SAMPLES_PER_MS) as usize;
+        let chunk = ms_to_sample_count(u64::from(self.config.input_chunk_ms.clamp(20, 100)));
         let mut rest = samples;
         while !rest.is_empty() {
             let room = chunk.saturating_sub(self.input_chunk.len());
@@ -1272,7 +1279,7 @@ impl Engine {
         // If the answer is already done, the fallback clock starts now.
         let generating = self.active_response.as_deref() == Some(response_id.as_str());
         let fallback_at = match self.config.webrtc_stop_fallback {
-            Some(grace) if !generating => Some(now + grace),
+            Some(grace) if !generating => Some(now.saturating_add(grace)),
             _ => None,
         };
         self.record_first_audio(now);
@@ -1292,7 +1299,7 @@ impl Engine {
 
     fn record_first_audio(&mut self, now: Timestamp) {
         if let Some(ended) = self.turn_ended_at.take() {
-            self.metrics.record_first_audio(now - ended);
+            self.metrics.record_first_audio(now.saturating_since(ended));
         }
     }
 
@@ -1319,7 +1326,7 @@ impl Engine {
             // Late audio of an interrupted answer: the user must not hear it.
             return;
         }
-        let mut samples = Vec::with_capacity(delta.len() / 8 * 3);
+        let mut samples = Vec::with_capacity((delta.len() / 8).saturating_mul(3));
         match decode_pcm16_base64(delta, &mut samples) {
             Ok(_) => {}
             Err(e) => {
@@ -1498,7 +1505,7 @@ impl Engine {
             self.config.webrtc_stop_fallback,
         ) && playback.response_id == done_id
         {
-            playback.fallback_at = Some(now + grace);
+            playback.fallback_at = Some(now.saturating_add(grace));
         }
         self.metrics.turns = self.metrics.turns.saturating_add(1);
         if let Some(usage) = response.usage.as_ref().map(usage_from_wire) {

@@ -45,6 +45,10 @@
 //! - [`reconnect`]: back-off with jitter, and the recycle policy.
 //! - [`metrics`]: counters and latencies.
 
+// Counts come from the network and the app: arithmetic on them must say how it handles
+// overflow (saturating / checked), never panic in debug or wrap in release.
+#![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
+
 pub mod conversation;
 pub mod engine;
 pub mod error;

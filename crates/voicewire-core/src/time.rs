@@ -31,6 +31,12 @@ impl Timestamp {
         self.0
     }
 
+    /// `self` plus `duration`, held at the end of time instead of overflowing (a deadline
+    /// built from an app's `Duration::MAX` timeout simply never comes).
+    pub fn saturating_add(self, duration: Duration) -> Timestamp {
+        Timestamp(self.0.saturating_add(duration))
+    }
+
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     pub fn saturating_since(self, earlier: Timestamp) -> Duration {
         self.0.saturating_sub(earlier.0)
@@ -62,5 +68,9 @@ mod tests {
         assert_eq!(b - a, Duration::from_millis(150));
         assert_eq!(a - b, Duration::ZERO);
         assert_eq!(a + Duration::from_millis(50), Timestamp::from_millis(150));
+        let end = Timestamp::from_elapsed(Duration::MAX);
+        assert_eq!(b.saturating_add(Duration::MAX), end);
+        assert_eq!(end + Duration::from_secs(1), end);
+        assert_eq!(end.saturating_since(Timestamp::ZERO), Duration::MAX);
     }
 }

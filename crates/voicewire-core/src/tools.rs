@@ -164,7 +164,7 @@ impl ToolCallTracker {
                     response_done: false,
                     cancelled: false,
                 });
-                self.groups.len() - 1
+                self.groups.len().saturating_sub(1)
             }
         };
         if let Some(group) = self.groups.get_mut(group_index) {
@@ -243,7 +243,7 @@ impl ToolCallTracker {
             let before = self.groups.len();
             steps.extend(self.drain_group(index));
             if self.groups.len() == before {
-                index += 1;
+                index = index.saturating_add(1);
             }
         }
         steps
