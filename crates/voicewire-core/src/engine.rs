@@ -169,6 +169,9 @@ struct OpenTranscript {
     response_id: Option<String>,
 }
 
+/// Assistant transcripts followed at once; beyond this the oldest is finalised as incomplete.
+const OPEN_TRANSCRIPTS_MAX: usize = 32;
+
 /// Remembered ids of cancelled responses whose late audio must be discarded.
 const CUT_RESPONSES_REMEMBERED: usize = 16;
 
@@ -1403,6 +1406,12 @@ impl Engine {
         delta: String,
     ) {
         if !self.open_transcripts.iter().any(|o| o.item_id == item_id) {
+            if self.open_transcripts.len() >= OPEN_TRANSCRIPTS_MAX {
+                // A server that never finishes its transcripts must not grow this list (or
+                // the scan above) without bound: the oldest is finalised as incomplete.
+                let oldest = self.open_transcripts.remove(0);
+                self.emit_incomplete_final(oldest);
+            }
             self.open_transcripts.push(OpenTranscript {
                 item_id: item_id.clone(),
                 response_id: response_id.clone(),
@@ -1430,18 +1439,23 @@ impl Engine {
     /// Emits a final transcript (marked incomplete) for every assistant item that never got one.
     fn finish_open_transcripts(&mut self) {
         for open in std::mem::take(&mut self.open_transcripts) {
-            let text = self
-                .conversation
-                .get(&open.item_id)
-                .map(|i| i.text.clone())
-                .unwrap_or_default();
-            self.emit(SessionEvent::AssistantTranscriptFinal {
-                item_id: open.item_id,
-                response_id: open.response_id,
-                text,
-                complete: false,
-            });
+            self.emit_incomplete_final(open);
         }
+    }
+
+    /// The final of an answer cut short: everything received so far, marked incomplete.
+    fn emit_incomplete_final(&mut self, open: OpenTranscript) {
+        let text = self
+            .conversation
+            .get(&open.item_id)
+            .map(|i| i.text.clone())
+            .unwrap_or_default();
+        self.emit(SessionEvent::AssistantTranscriptFinal {
+            item_id: open.item_id,
+            response_id: open.response_id,
+            text,
+            complete: false,
+        });
     }
 
     fn response_done(&mut self, response: voicewire_protocol::Response, now: Timestamp) {
@@ -1462,17 +1476,7 @@ impl Engine {
             .partition(|o| o.response_id == id || id.is_none());
         self.open_transcripts = others;
         for open in mine {
-            let text = self
-                .conversation
-                .get(&open.item_id)
-                .map(|i| i.text.clone())
-                .unwrap_or_default();
-            self.emit(SessionEvent::AssistantTranscriptFinal {
-                item_id: open.item_id,
-                response_id: open.response_id,
-                text,
-                complete: false,
-            });
+            self.emit_incomplete_final(open);
         }
         for item in &response.output {
             if let Some(item_id) = item.id()

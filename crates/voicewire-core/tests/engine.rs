@@ -1716,3 +1716,42 @@ fn websocket_ignores_output_audio_buffer_events_and_stop_ends_local_playback() {
         .count();
     assert_eq!(stops, 1, "the flush report after stop adds no second stop");
 }
+
+#[test]
+fn transcripts_that_never_finish_are_bounded_and_finalised_oldest_first() {
+    let mut h = Harness::new(vad_config());
+    h.go_live();
+    for n in 0..1000 {
+        h.server(&format!(
+            r#"{{"type":"response.output_audio_transcript.delta","event_id":"e","response_id":"r{n}","item_id":"a{n}","output_index":0,"content_index":0,"delta":"part {n}"}}"#
+        ));
+    }
+    let finals: Vec<(&str, bool)> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::AssistantTranscriptFinal {
+                item_id, complete, ..
+            } => Some((item_id.as_str(), *complete)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finals.len(), 1000 - 32);
+    assert_eq!(finals.first(), Some(&("a0", false)));
+    assert_eq!(finals.last(), Some(&("a967", false)));
+    // The 32 still open are finalised when the session stops; none twice.
+    h.engine.stop(h.now).unwrap();
+    h.drain();
+    let mut ids: Vec<&str> = h
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::AssistantTranscriptFinal { item_id, .. } => Some(item_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 1000);
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000);
+}
