@@ -16,6 +16,9 @@
 
 use std::collections::HashMap;
 
+/// Tool calls whose arguments are gathered at once; more are handed out from their `done`.
+const PARTIAL_CALLS_MAX: usize = 64;
+
 /// A complete tool call, ready for the application or a registered handler.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolCall {
@@ -92,6 +95,13 @@ impl ToolCallTracker {
         item_id: &str,
         response_id: Option<&str>,
     ) {
+        if !self.partial.contains_key(call_id) && self.partial.len() >= PARTIAL_CALLS_MAX {
+            tracing::warn!(
+                call_id,
+                "too many tool calls streaming at once; not gathered"
+            );
+            return;
+        }
         let entry = self.partial.entry(call_id.to_owned()).or_default();
         if let Some(name) = name.filter(|n| !n.is_empty()) {
             entry.name = Some(name.to_owned());
@@ -108,15 +118,29 @@ impl ToolCallTracker {
         response_id: Option<&str>,
         delta: &str,
     ) {
-        let entry = self
-            .partial
-            .entry(call_id.to_owned())
-            .or_insert_with(|| PartialCall {
+        // The hot path (one call per delta) looks up without allocating a key.
+        if let Some(entry) = self.partial.get_mut(call_id) {
+            entry.arguments.push_str(delta);
+            return;
+        }
+        if self.partial.len() >= PARTIAL_CALLS_MAX {
+            // Only a misbehaving server opens this many calls at once; the `done` event
+            // carries the full arguments anyway.
+            tracing::warn!(
+                call_id,
+                "too many tool calls streaming at once; deltas not gathered"
+            );
+            return;
+        }
+        self.partial.insert(
+            call_id.to_owned(),
+            PartialCall {
                 item_id: item_id.to_owned(),
                 response_id: response_id.map(str::to_owned),
+                arguments: delta.to_owned(),
                 ..PartialCall::default()
-            });
-        entry.arguments.push_str(delta);
+            },
+        );
     }
 
     /// The arguments are complete: returns the call to hand out.
@@ -299,6 +323,33 @@ mod tests {
         assert_eq!(c.name, "get_weather");
         assert_eq!(c.arguments, "{\"city\":\"Paris\"}");
         assert_eq!(c.response_id.as_deref(), Some("resp_1"));
+    }
+
+    #[test]
+    fn streaming_calls_are_bounded_and_done_still_hands_out_the_call() {
+        let mut t = ToolCallTracker::default();
+        for n in 0..10_000 {
+            t.arguments_delta(&format!("c{n}"), "item", Some("r"), "{");
+        }
+        assert_eq!(t.partial.len(), PARTIAL_CALLS_MAX);
+        t.call_started("late", Some("lookup"), "item_late", Some("r"));
+        assert!(!t.partial.contains_key("late"));
+        let call = t.arguments_done(
+            "late",
+            Some("lookup"),
+            Some("{\"q\":1}"),
+            "item_late",
+            Some("r"),
+        );
+        assert_eq!(call.arguments, "{\"q\":1}");
+        assert_eq!(call.name, "lookup");
+        let first = t.arguments_done("c0", Some("f"), None, "item", Some("r"));
+        assert_eq!(
+            first.arguments, "{",
+            "gathered deltas are used when done has none"
+        );
+        t.arguments_delta("c0", "item", Some("r"), "}");
+        assert_eq!(t.partial.len(), PARTIAL_CALLS_MAX);
     }
 
     #[test]
