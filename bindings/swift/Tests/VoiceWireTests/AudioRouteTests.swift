@@ -84,6 +84,20 @@ private func routedTo(_ kind: AudioRouteKind) -> (PlatformAudioEvent) -> Bool {
     { if case let .routeChanged(_, to, _) = $0 { return to?.kind == kind }; return false }
 }
 
+/// Runs `body`, failing with a timeout instead of hanging when an expected event never comes.
+private func withHangGuard<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(nanoseconds: UInt64(hangGuard * 1_000_000_000))
+            throw CancellationError()
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next() else { throw CancellationError() }
+        return first
+    }
+}
+
 final class AudioRouteTests: XCTestCase {
     func testSpeakerSelectionAndAPluggedHeadsetFromASwiftBackend() throws {
         let phone = SimulatedPhone()
@@ -132,6 +146,24 @@ final class AudioRouteTests: XCTestCase {
         events.waitFor("switch") { $0 == .voiceProcessingChanged(enabled: false) }
         XCTAssertFalse(control.voiceProcessing())
         XCTAssertNil(control.levels(), "app-driven audio has no device meters")
+    }
+
+    func testEventsAsAnAsyncStream() async throws {
+        let control = try AudioRouteControl(options: defaultPlatformAudioOptions(), backend: SimulatedPhone())
+        let heardSpeaker = try await withHangGuard { () -> Bool in
+            var iterator = control.events().makeAsyncIterator()
+            guard case let .availableRoutesChanged(routes)? = await iterator.next(), routes.isEmpty else {
+                return false // the (still empty) available routes come first
+            }
+            guard case .routeChanged(_, _, .initial)? = await iterator.next() else { return false }
+            try control.activateSession()
+            while let event = await iterator.next() {
+                if case let .routeChanged(_, to, _) = event, to?.kind == .speaker { return true }
+            }
+            return false
+        }
+        XCTAssertTrue(heardSpeaker, "routes, initial route, then the speaker default, in order")
+        try control.deactivateSession()
     }
 
     func testCallKitModeLeavesTheSessionAlone() throws {

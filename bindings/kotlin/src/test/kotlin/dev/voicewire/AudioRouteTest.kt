@@ -4,6 +4,12 @@
 // Needs no emulator. Prints "N passed, N failed"; exits non-zero on a failure.
 package dev.voicewire
 
+import dev.voicewire.audio.events
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.take
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.locks.ReentrantLock
 import kotlin.concurrent.withLock
@@ -146,6 +152,26 @@ private fun interruptionsSuspendAndResume() {
     }
 }
 
+private fun eventsAsAFlow() {
+    val phone = SimulatedPhone()
+    AudioRouteControl(defaultPlatformAudioOptions(), phone).use { control ->
+        runBlocking {
+            withTimeout(HANG_GUARD_MS) {
+                val initial = control.events().take(2).toList()
+                expect(initial[0] is PlatformAudioEvent.AvailableRoutesChanged) { "routes first: $initial" }
+                expect((initial[1] as? PlatformAudioEvent.RouteChanged)?.reason == AudioRouteChangeReason.INITIAL) {
+                    "then the current route: $initial"
+                }
+                control.activateSession()
+                // A new collector hears the state as it is now: the speaker default applied.
+                val now = control.events().first { it is PlatformAudioEvent.RouteChanged }
+                expect(routedTo(AudioRouteKind.SPEAKER)(now)) { "speaker now: $now" }
+                control.deactivateSession()
+            }
+        }
+    }
+}
+
 private fun platformAudioIsTypedOffThePhones() {
     val error = runCatching { PlatformAudio(defaultPlatformAudioOptions(), null) }.exceptionOrNull()
     expect(error is VoiceException.AudioDevice) { "PlatformAudio on the JVM: $error" }
@@ -155,6 +181,7 @@ fun main() {
     val tests = listOf(
         "speaker selection and a plugged headset (Kotlin backend)" to ::speakerSelectionAndAPluggedHeadset,
         "interruptions suspend and resume (Kotlin backend)" to ::interruptionsSuspendAndResume,
+        "route events as a Flow" to ::eventsAsAFlow,
         "PlatformAudio is a typed error off the phones" to ::platformAudioIsTypedOffThePhones,
     )
     var passed = 0
