@@ -89,7 +89,7 @@ fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
 /// Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
 /// allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
 /// drains a lock-free ring the app's own audio callback fills), never from the real-time
-/// audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+/// audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
 #[derive(Debug, uniffi::Object)]
 pub struct ManualAudio {
     device: Mutex<Option<ManualDevice>>,
