@@ -8,23 +8,8 @@
 use serde_json::{Value, json};
 use voicewire::protocol::Dialect;
 use voicewire::{
-    AudioLevels, CloseReason, ErrorKind, InterruptCause, SessionEvent, SessionMetrics,
-    SessionState, Usage,
+    AudioLevels, CloseReason, InterruptCause, SessionEvent, SessionMetrics, SessionState, Usage,
 };
-
-/// A stable name for an error kind.
-pub fn kind_name(kind: &ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Auth => "auth",
-        ErrorKind::Network => "network",
-        ErrorKind::RateLimited { .. } => "rate_limited",
-        ErrorKind::Protocol => "protocol",
-        ErrorKind::SessionExpired => "session_expired",
-        ErrorKind::AudioDevice => "audio_device",
-        ErrorKind::Closed => "closed",
-        ErrorKind::Other => "other",
-    }
-}
 
 /// A session state as JSON fields (merged into the `state` event).
 pub fn state_json(state: &SessionState) -> Value {
@@ -38,7 +23,7 @@ pub fn state_json(state: &SessionState) -> Value {
             })
         }
         SessionState::Failed { error } => {
-            v["error"] = json!({ "kind": kind_name(&error.kind), "message": error.message })
+            v["error"] = json!({ "kind": error.kind.code(), "message": error.message })
         }
         _ => {}
     }
@@ -195,7 +180,7 @@ mod tests {
             json!({"type":"assistant_transcript","item_id":"i1","response_id":"r1","text":"Hi","complete":true})
         );
         let s = SessionEvent::StateChanged(SessionState::Failed {
-            error: voicewire_core::SessionError::new(ErrorKind::Auth, "refused"),
+            error: voicewire_core::SessionError::new(voicewire_core::ErrorKind::Auth, "refused"),
         });
         let v = event_json(&s);
         assert_eq!(v["type"], "state");
