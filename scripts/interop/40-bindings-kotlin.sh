@@ -14,7 +14,9 @@ mkdir -p "$build"
 jar="$build/contract-test.jar"
 sources=(bindings/kotlin/src/main/kotlin/dev/voicewire/generated/voicewire_ffi.kt
   bindings/kotlin/src/main/kotlin/dev/voicewire/VoiceWire.kt
-  bindings/kotlin/src/test/kotlin/dev/voicewire/ContractTest.kt)
+  bindings/kotlin/src/main/kotlin/dev/voicewire/audio/AudioRouteEvents.kt
+  bindings/kotlin/src/test/kotlin/dev/voicewire/ContractTest.kt
+  bindings/kotlin/src/test/kotlin/dev/voicewire/AudioRouteTest.kt)
 # Recompile only when a source changed (kotlinc takes ~25 s).
 if [ ! -f "$jar" ] || [ -n "$(find "${sources[@]}" -newer "$jar")" ]; then
   log "kotlinc (contract test)"
@@ -23,3 +25,5 @@ fi
 
 vw_start_emulator
 java -Djna.library.path="$CARGO_TARGET_DIR/debug" -cp "$jar:$KOTLIN_CP" dev.voicewire.ContractTestKt
+# Audio routes: a Kotlin AudioSessionBackend simulating a phone drives AudioRouteControl.
+java -Djna.library.path="$CARGO_TARGET_DIR/debug" -cp "$jar:$KOTLIN_CP" dev.voicewire.AudioRouteTestKt

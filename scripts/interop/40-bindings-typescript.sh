@@ -24,6 +24,8 @@ rm -rf "$node_dir" && mkdir -p "$node_dir/src/generated" "$node_dir/test"
 cp "$CARGO_TARGET_DIR/debug/libvoicewire_ffi.so" "$node_dir/src/generated/"
 cp "$rn/src/VoiceSession.ts" "$node_dir/src/"
 cp "$rn/test/contract.test.ts" "$node_dir/test/"
+cp "$rn/src/AudioRoutes.ts" "$node_dir/src/"
+cp "$rn/test/audio-routes.test.ts" "$node_dir/test/"
 ln -sfn "$VW_NODE_TOOLS/node_modules" "$node_dir/node_modules"
 printf '{ "type": "module", "private": true }\n' >"$node_dir/package.json"
 cat >"$node_dir/tsconfig.json" <<'JSON'
@@ -40,3 +42,4 @@ log "tsc --strict: N-API bindings + VoiceSession + contract test"
 
 vw_start_emulator
 (cd "$node_dir" && node node_modules/tsx/dist/cli.mjs test/contract.test.ts)
+(cd "$node_dir" && node node_modules/tsx/dist/cli.mjs test/audio-routes.test.ts)
