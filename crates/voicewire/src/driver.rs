@@ -7,8 +7,10 @@
 //! connects run as futures polled by the same `select!`, so `stop()` is honoured even while a
 //! connect is hanging.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -59,6 +61,8 @@ pub(crate) struct Shared {
     pub(crate) muted: std::sync::atomic::AtomicBool,
     /// The call id of the current (or last) connection, if the server named one.
     pub(crate) call_id: StdMutex<Option<String>>,
+    /// Events dropped because the application did not read its queue in time.
+    pub(crate) events_dropped: AtomicU64,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -88,6 +92,8 @@ pub(crate) struct Driver {
     tool_rx: mpsc::Receiver<(String, String)>,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<SessionEvent>,
+    /// Events the application's full queue could not take yet (the driver never waits).
+    outbox: EventOutbox,
     state_tx: watch::Sender<SessionState>,
     shared: Arc<Shared>,
     last_underruns: u64,
@@ -147,6 +153,7 @@ impl Driver {
             tool_tx,
             tool_rx,
             commands: channels.commands,
+            outbox: EventOutbox::new(channels.events.max_capacity()),
             events: channels.events,
             state_tx: channels.state,
             shared: channels.shared,
@@ -195,7 +202,18 @@ impl Driver {
                 .poll_timeout()
                 .and_then(|t| self.origin.checked_add(t.elapsed()));
             let has_audio = self.pipeline.is_some();
+            let outbox_waiting = !self.outbox.is_empty();
             tokio::select! {
+                permit = self.events.clone().reserve_owned(), if outbox_waiting => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.outbox.pop() {
+                            drop(permit.send(event));
+                        }
+                        self.outbox.flush(&self.events);
+                    }
+                    // Nobody reads any more: nothing queued can ever be delivered.
+                    Err(_) => self.outbox.clear(),
+                },
                 command = self.commands.recv(), if !handles_gone => match command {
                     Some(c) => self.handle_command(c),
                     None => {
@@ -240,6 +258,7 @@ impl Driver {
         self.shutdown_audio();
         self.drain_outputs().await;
         self.publish_metrics();
+        self.hand_over_outbox();
         for waiter in self.stop_waiters.drain(..) {
             let _ = waiter.send(());
         }
@@ -374,7 +393,7 @@ impl Driver {
         while let Some(output) = self.engine.poll_output() {
             match output {
                 Output::Send(event) => self.send_event(&event).await,
-                Output::Emit(event) => self.emit(event).await,
+                Output::Emit(event) => self.emit(event),
                 Output::Audio(command) => self.audio_command(command),
                 Output::Driver(action) => self.driver_action(action),
             }
@@ -402,7 +421,7 @@ impl Driver {
         }
     }
 
-    async fn emit(&mut self, event: SessionEvent) {
+    fn emit(&mut self, event: SessionEvent) {
         match &event {
             SessionEvent::StateChanged(state) => {
                 tracing::info!(state = state.name(), "session state");
@@ -422,11 +441,35 @@ impl Driver {
             }
             _ => {}
         }
-        if event.is_droppable() {
-            let _ = self.events.try_send(event);
-        } else if self.events.send(event).await.is_err() {
-            tracing::trace!("no event receiver");
+        self.deliver(event);
+    }
+
+    /// Queues `event` for the application without ever waiting for it to read (see
+    /// [`EventOutbox`] for what is dropped when it does not).
+    fn deliver(&mut self, event: SessionEvent) {
+        self.outbox.push(event, &self.events, &self.shared);
+    }
+
+    /// The session ended with events still waiting for a slow reader: a small task keeps
+    /// delivering them, so `stop()` returns at once and the reader still gets everything
+    /// (it ends when the reader catches up or drops the session).
+    fn hand_over_outbox(&mut self) {
+        self.outbox.flush(&self.events);
+        let mut rest = self.outbox.take_all();
+        if rest.is_empty() {
+            return;
         }
+        if let Some(notice) = self.outbox.drop_notice() {
+            rest.push_back(notice);
+        }
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            for event in rest {
+                if events.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
     }
 
     fn audio_command(&mut self, command: AudioCommand) {
@@ -556,7 +599,7 @@ impl Driver {
                 output_rms: levels.output.rms,
                 output_peak: levels.output.peak,
             });
-            let _ = self.events.try_send(event);
+            self.deliver(event);
         }
     }
 
@@ -650,5 +693,264 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Events waiting for room in the application's bounded queue.
+///
+/// The driver never waits for the application: a reader that is slow (or never reads) must not
+/// stall audio, reconnects or `stop()`. Overflow policy, in order:
+/// - audio levels and metrics snapshots are dropped when they cannot go out at once (newer
+///   ones follow);
+/// - transcript deltas wait here up to [`EventOutbox::delta_limit`] events, then are dropped
+///   (the final transcript carries the full text);
+/// - everything else (state changes, errors, final transcripts, tool calls, speech and audio
+///   markers, raw events) always waits; past [`OUTBOX_HARD_LIMIT`] events the oldest delta is
+///   evicted first, and only a reader that stays away for thousands of turns loses the oldest
+///   of those.
+///
+/// Every drop is counted ([`Shared::events_dropped`]); once the reader catches up it receives
+/// one `Error { code: "events_dropped", recoverable: true }` notice saying how many.
+#[derive(Debug)]
+struct EventOutbox {
+    queue: VecDeque<SessionEvent>,
+    delta_limit: usize,
+    /// Drops not yet announced to the reader.
+    unreported: u64,
+}
+
+/// Events kept for a reader that does not keep up, past which the oldest go.
+const OUTBOX_HARD_LIMIT: usize = 16_384;
+
+/// The code of the notice sent when events were dropped.
+pub(crate) const EVENTS_DROPPED_CODE: &str = "events_dropped";
+
+impl EventOutbox {
+    fn new(capacity: usize) -> Self {
+        EventOutbox {
+            queue: VecDeque::new(),
+            delta_limit: capacity.max(16),
+            unreported: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn pop(&mut self) -> Option<SessionEvent> {
+        self.queue.pop_front()
+    }
+
+    fn clear(&mut self) {
+        self.queue.clear();
+    }
+
+    fn take_all(&mut self) -> VecDeque<SessionEvent> {
+        std::mem::take(&mut self.queue)
+    }
+
+    fn is_delta(event: &SessionEvent) -> bool {
+        matches!(
+            event,
+            SessionEvent::UserTranscriptDelta { .. }
+                | SessionEvent::AssistantTranscriptDelta { .. }
+        )
+    }
+
+    fn dropped(&mut self, shared: &Shared, count: u64) {
+        self.unreported += count;
+        shared.events_dropped.fetch_add(count, Ordering::Relaxed);
+    }
+
+    /// Queues `event` behind anything already waiting, then sends what fits.
+    fn push(&mut self, event: SessionEvent, tx: &mpsc::Sender<SessionEvent>, shared: &Shared) {
+        if tx.is_closed() {
+            return;
+        }
+        if self.queue.is_empty() {
+            match tx.try_send(event) {
+                Ok(()) => return self.announce_drops(tx),
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+                Err(mpsc::error::TrySendError::Full(event)) => self.enqueue(event, shared),
+            }
+        } else {
+            self.enqueue(event, shared);
+        }
+        self.flush(tx);
+    }
+
+    fn enqueue(&mut self, event: SessionEvent, shared: &Shared) {
+        if event.is_droppable() {
+            return self.dropped(shared, 1);
+        }
+        if Self::is_delta(&event) {
+            let waiting_deltas = self.queue.iter().filter(|e| Self::is_delta(e)).count();
+            if waiting_deltas >= self.delta_limit {
+                return self.dropped(shared, 1);
+            }
+        }
+        self.queue.push_back(event);
+        if self.queue.len() > OUTBOX_HARD_LIMIT {
+            let victim = self.queue.iter().position(Self::is_delta).unwrap_or(0);
+            self.queue.remove(victim);
+            self.dropped(shared, 1);
+        }
+    }
+
+    /// Sends waiting events while the application's queue has room.
+    fn flush(&mut self, tx: &mpsc::Sender<SessionEvent>) {
+        while let Some(event) = self.queue.pop_front() {
+            match tx.try_send(event) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    self.queue.push_front(event);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.queue.clear();
+                    return;
+                }
+            }
+        }
+        self.announce_drops(tx);
+    }
+
+    /// Once the reader has caught up, tells it how many events it missed.
+    fn announce_drops(&mut self, tx: &mpsc::Sender<SessionEvent>) {
+        if !self.queue.is_empty() {
+            return;
+        }
+        // When the queue has no room the drops stay unannounced until the next flush.
+        if let Some(notice) = self.drop_notice()
+            && tx.try_send(notice).is_ok()
+        {
+            self.unreported = 0;
+        }
+    }
+
+    /// The notice for drops not yet announced.
+    fn drop_notice(&self) -> Option<SessionEvent> {
+        if self.unreported == 0 {
+            return None;
+        }
+        let notice = SessionEvent::Error {
+            code: Some(EVENTS_DROPPED_CODE.to_owned()),
+            message: format!(
+                "{} events (audio levels, metrics snapshots or transcript deltas) were dropped \
+                 because the application did not read its event queue in time",
+                self.unreported
+            ),
+            recoverable: true,
+        };
+        Some(notice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared() -> Shared {
+        Shared {
+            metrics: StdMutex::new(SessionMetrics::default()),
+            muted: std::sync::atomic::AtomicBool::new(false),
+            call_id: StdMutex::new(None),
+            events_dropped: AtomicU64::new(0),
+        }
+    }
+
+    fn delta(n: usize) -> SessionEvent {
+        SessionEvent::AssistantTranscriptDelta {
+            item_id: "i".into(),
+            response_id: None,
+            delta: n.to_string(),
+        }
+    }
+
+    fn final_text(n: usize) -> SessionEvent {
+        SessionEvent::AssistantTranscriptFinal {
+            item_id: n.to_string(),
+            response_id: None,
+            text: "t".into(),
+            complete: true,
+        }
+    }
+
+    fn levels() -> SessionEvent {
+        SessionEvent::AudioLevels(AudioLevels {
+            input_rms: 0.0,
+            input_peak: 0.0,
+            output_rms: 0.0,
+            output_peak: 0.0,
+        })
+    }
+
+    #[test]
+    fn a_full_queue_never_blocks_and_keeps_what_must_not_be_lost() {
+        let shared = shared();
+        let (tx, mut rx) = mpsc::channel(16);
+        let mut outbox = EventOutbox::new(16);
+        // Far more than the queue holds, while nobody reads.
+        for n in 0..1_000 {
+            outbox.push(delta(n), &tx, &shared);
+            outbox.push(levels(), &tx, &shared);
+            if n % 10 == 0 {
+                outbox.push(final_text(n), &tx, &shared);
+            }
+        }
+        let dropped = shared.events_dropped.load(Ordering::Relaxed);
+        assert!(dropped > 0);
+        // The reader catches up: every final transcript arrives, in order, then the notice.
+        let mut finals = Vec::new();
+        let mut notice = None;
+        let mut deltas = 0;
+        loop {
+            while let Ok(event) = rx.try_recv() {
+                match event {
+                    SessionEvent::AssistantTranscriptFinal { item_id, .. } => finals.push(item_id),
+                    SessionEvent::AssistantTranscriptDelta { .. } => deltas += 1,
+                    SessionEvent::Error { code, message, .. } => {
+                        assert_eq!(code.as_deref(), Some(EVENTS_DROPPED_CODE));
+                        notice = Some(message);
+                    }
+                    _ => {}
+                }
+            }
+            if outbox.is_empty() && notice.is_some() {
+                break;
+            }
+            outbox.flush(&tx);
+        }
+        let expected: Vec<String> = (0..1_000)
+            .step_by(10)
+            .map(|n: usize| n.to_string())
+            .collect();
+        assert_eq!(finals, expected);
+        assert!((16..1_000).contains(&deltas), "{deltas}");
+        let notice = notice.unwrap_or_default();
+        assert!(notice.starts_with(&dropped.to_string()), "{notice}");
+    }
+
+    #[test]
+    fn the_hard_limit_evicts_deltas_before_anything_else() {
+        let shared = shared();
+        let (tx, _rx) = mpsc::channel(16);
+        let mut outbox = EventOutbox::new(OUTBOX_HARD_LIMIT);
+        for n in 0..OUTBOX_HARD_LIMIT + 100 {
+            if n % 2 == 0 {
+                outbox.push(delta(n), &tx, &shared);
+            } else {
+                outbox.push(final_text(n), &tx, &shared);
+            }
+        }
+        assert!(outbox.queue.len() <= OUTBOX_HARD_LIMIT);
+        let finals = outbox
+            .queue
+            .iter()
+            .filter(|e| matches!(e, SessionEvent::AssistantTranscriptFinal { .. }))
+            .count();
+        // Every final transcript that did not fit the channel is still waiting.
+        assert_eq!(finals + 8, (OUTBOX_HARD_LIMIT + 100) / 2);
     }
 }

@@ -73,6 +73,7 @@ impl RealtimeVoiceSession {
             metrics: StdMutex::new(SessionMetrics::default()),
             muted: AtomicBool::new(false),
             call_id: StdMutex::new(None),
+            events_dropped: std::sync::atomic::AtomicU64::new(0),
         });
         let channels = DriverChannels {
             commands: command_rx,
@@ -284,6 +285,16 @@ impl RealtimeVoiceSession {
             .lock()
             .ok()
             .and_then(|id| id.clone())
+    }
+
+    /// How many events were dropped because the application did not read its event queue in
+    /// time. The driver never waits for the reader: audio levels and metrics snapshots that
+    /// do not fit are dropped, transcript deltas wait in a bounded overflow and then drop
+    /// (the final transcript has the full text), and state changes, errors, final
+    /// transcripts and tool calls wait until read. After drops, the reader gets one
+    /// `SessionEvent::Error { code: Some("events_dropped"), recoverable: true, .. }` notice.
+    pub fn events_dropped(&self) -> u64 {
+        self.inner.shared.events_dropped.load(Ordering::Relaxed)
     }
 
     /// A snapshot of the metrics.
