@@ -34,6 +34,7 @@
 
 mod config;
 mod error;
+mod network;
 mod opus_packet;
 mod peer;
 mod sdp;

@@ -40,6 +40,7 @@ use webrtc::peer_connection::{
     RTCSessionDescription, Registry, SettingEngineBuilder, register_default_interceptors,
 };
 
+use crate::network::{NetworkSwitch, SeverableRuntime};
 use crate::opus_packet::{LossCounter, OpusPacket, RtpStamper, opus_packet_duration};
 use crate::{RtcConfig, RtcError, SdpSummary};
 
@@ -250,6 +251,8 @@ struct Inner {
     gathering_complete: watch::Receiver<bool>,
     audio: AudioSender,
     closed: AtomicBool,
+    /// Cuts this peer's UDP path (see [`RtcPeer::sever_network`]).
+    network: NetworkSwitch,
 }
 
 impl Drop for Inner {
@@ -504,6 +507,18 @@ impl RtcPeer {
         result.map_err(RtcError::from)
     }
 
+    /// Fault injection: from now on this peer's UDP sockets silently drop every datagram
+    /// they would send or receive, as if the network path had died. Nothing is announced
+    /// to the remote (no DTLS `close_notify`, no SCTP `ABORT`, no data-channel close), so
+    /// the remote only finds out through ICE consent expiring: its connection state goes
+    /// `disconnected`, then `failed`. This peer sees the same from its side.
+    ///
+    /// The emulator uses it for a dropped WebRTC call; tests use it to prove that a call
+    /// whose network vanished is detected rather than hanging. Irreversible.
+    pub fn sever_network(&self) {
+        self.inner.network.sever();
+    }
+
     /// This peer's role.
     #[must_use]
     pub fn role(&self) -> RtcRole {
@@ -553,6 +568,7 @@ impl RtcPeer {
             .with_ice_servers(ice_servers)
             .build();
 
+        let network = NetworkSwitch::default();
         let (signals_tx, signals_rx) = mpsc::unbounded_channel();
         let (gathering_tx, gathering_rx) = watch::channel(false);
         let handler = Handler {
@@ -567,6 +583,7 @@ impl RtcPeer {
                 .with_interceptor_registry(registry)
                 .with_setting_engine(setting_engine)
                 .with_handler(Arc::new(handler))
+                .with_runtime(Arc::new(SeverableRuntime::new(network.clone())))
                 .with_udp_addrs(config.udp_bind_addrs.clone())
                 .build(),
         )
@@ -616,6 +633,7 @@ impl RtcPeer {
                 gathering_complete: gathering_rx,
                 audio,
                 closed: AtomicBool::new(false),
+                network,
             }),
         })
     }

@@ -371,3 +371,46 @@ async fn bad_offers_and_answers_get_typed_errors() {
     client.close().await.unwrap();
     server.close().await.unwrap();
 }
+
+/// A peer whose network path dies without a word (no DTLS close, no SCTP abort) is found
+/// out by the other side through ICE consent: `Disconnected`, then `Failed`, never a
+/// clean data-channel close and never a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silently_severed_path_turns_the_remote_disconnected_then_failed() {
+    let short_ice = RtcConfig {
+        ice_disconnected_timeout: Duration::from_secs(2),
+        ice_failed_timeout: Duration::from_secs(2),
+        ice_keepalive_interval: Duration::from_millis(500),
+        ..RtcConfig::loopback()
+    };
+    let (client, offer) = RtcPeer::offerer(short_ice.clone()).await.unwrap();
+    let (server, answer) = RtcPeer::answerer(RtcConfig::loopback(), &offer)
+        .await
+        .unwrap();
+    client.apply_answer(&answer).await.unwrap();
+    read_until(&client, |event| *event == RtcEvent::DataChannelOpen).await;
+    read_until(&server, |event| *event == RtcEvent::DataChannelOpen).await;
+
+    server.sever_network();
+    // Even a text the server sends now is lost on the wire.
+    server.send_text(r#"{"type":"lost"}"#).await.unwrap();
+    let seen = read_until(&client, |event| {
+        *event == RtcEvent::StateChanged(PeerState::Failed)
+    })
+    .await;
+    let disconnected = seen
+        .iter()
+        .position(|event| *event == RtcEvent::StateChanged(PeerState::Disconnected))
+        .expect("disconnected before failed");
+    assert!(disconnected < seen.len() - 1, "{seen:?}");
+    assert!(
+        !seen.iter().any(|event| matches!(
+            event,
+            RtcEvent::Text(_) | RtcEvent::DataChannelClosed | RtcEvent::Closed
+        )),
+        "nothing crossed the severed path: {seen:?}"
+    );
+    client.close().await.unwrap();
+    server.close().await.unwrap();
+    read_until(&client, |event| *event == RtcEvent::Closed).await;
+}

@@ -14,6 +14,12 @@
 //! goes in and out as events, microphone Opus is decoded to 24 kHz PCM16 for the server
 //! VAD, and reply audio (paced in real time by the actor, in 20 ms chunks) is encoded to
 //! Opus on the outgoing track. A sideband WebSocket joins with `?call_id=` (see `ws.rs`).
+//!
+//! How a call ends, as the client sees it: a hang-up, a `close` fault, expiry or shutdown
+//! close the peer properly (the client's `oai-events` closes at once); a
+//! `drop_connection` fault is a network failure, so the call's UDP path goes dead with
+//! nothing said (`RtcPeer::sever_network`) and the client has to notice through ICE
+//! consent, exactly as when a phone loses its network.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -407,7 +413,18 @@ async fn carry_call(
                     let _ = peer.close().await;
                     return finish(&handle, format!("session closed the call: {reason}")).await;
                 }
-                Some(SessionOutput::Drop) | None => {
+                Some(SessionOutput::Drop) => {
+                    // A network failure, not a hang-up: the path goes dead with nothing
+                    // said (the client must notice through ICE consent), then the peer is
+                    // closed into the void so no resources are left behind.
+                    tracing::debug!("dropping the WebRTC call without a word (fault)");
+                    peer.sever_network();
+                    let _ = peer.close().await;
+                    return;
+                }
+                // The session ended (a hang-up, expiry, shutdown): close the call properly
+                // so the client sees its data channel close at once.
+                None => {
                     let _ = peer.close().await;
                     return;
                 }

@@ -67,6 +67,32 @@ async fn voice_turn_over_webrtc_writes_an_audible_reply() {
             .any(|e| matches!(e, SessionEvent::AssistantTranscriptFinal { .. })),
         "assistant transcript arrives on the data channel"
     );
+    // Playback events pair up on WebRTC too (the core's rule): every started item is
+    // stopped exactly once, after it started.
+    let mut playing: Vec<&str> = Vec::new();
+    let mut started = 0;
+    for event in events {
+        match event {
+            SessionEvent::AssistantAudioStarted { item_id } => {
+                assert!(
+                    !playing.contains(&item_id.as_str()),
+                    "started twice: {item_id}"
+                );
+                playing.push(item_id);
+                started += 1;
+            }
+            SessionEvent::AssistantAudioStopped { item_id, .. } => {
+                let index = playing
+                    .iter()
+                    .position(|id| *id == item_id)
+                    .unwrap_or_else(|| panic!("stopped without a start: {item_id}"));
+                playing.remove(index);
+            }
+            _ => {}
+        }
+    }
+    assert!(started >= 1, "the reply's audio started");
+    assert!(playing.is_empty(), "never stopped: {playing:?}");
     let (format, samples) = read_wav(&out).unwrap();
     assert_eq!((format.sample_rate, format.channels), (24_000, 1));
     let loud = samples.iter().filter(|s| s.unsigned_abs() > 1000).count();

@@ -13,13 +13,34 @@
 //! playout tracker and level meters are identical for both transports; the Opus codec runs
 //! at that rate (`voicewire_rtc::TrackEncoder`/`TrackDecoder`, no resampler).
 //!
-//! Failure handling: ICE failure, the data channel closing or the peer closing end the link
-//! with `Incoming::Closed(Err(..))` of the network kind, and the driver's reconnect policy
-//! starts a new call with a fresh token and replays config and history. (ICE restart exists
-//! in `voicewire-rtc`, but `/v1/realtime/calls` offers no renegotiation endpoint, so a new
-//! call is the recovery the Realtime API supports.)
+//! Failure handling: every way a call can end without the driver asking ends the link with
+//! `Incoming::Closed(Err(..))`, and the driver's reconnect policy places a new call (fresh
+//! token when the old one is spent, config in the offer and again in `session.update`,
+//! text history replayed):
+//! - the server hangs up or closes the peer (`/hangup`, a session that ends): the
+//!   `oai-events` data channel closes, reported at once;
+//! - the network path dies with nothing said (Wi-Fi gone, NAT rebinding, a crashed
+//!   media server): ICE consent stops being answered, the stack's connection-state
+//!   callback reports `disconnected` after [`ICE_DISCONNECTED_AFTER`] and `failed`
+//!   [`ICE_FAILED_AFTER`] later, which ends the link; `disconnected` alone is only logged,
+//!   since a brief outage recovers by itself;
+//! - connecting never finishes (the offer is answered but ICE/DTLS never completes):
+//!   [`TransportError::Timeout`] after `connect_timeout`.
+//!
+//! (ICE restart exists in `voicewire-rtc`, but `/v1/realtime/calls` offers no
+//! renegotiation endpoint, so a new call is the recovery the Realtime API supports.)
+//!
+//! Mute: a muted session sends no RTP at all. The core hands the transport no microphone
+//! audio while muted (exactly as it sends no `input_audio_buffer.append` on WebSocket), so
+//! the encoder is simply not fed. Stopping is preferred to sending silence frames: it costs
+//! no bandwidth or battery, the server's VAD sees exactly what it sees on WebSocket, and
+//! `voicewire-rtc` carries the pause into the RTP timestamps (with the marker bit) so the
+//! server's jitter buffer treats the resumption as a new talk spurt instead of loss. At most
+//! one partial 20 ms frame from before the mute waits in the encoder and leads the first
+//! frame after it.
 
 use std::net::IpAddr;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use voicewire_protocol::SessionPayload;
@@ -33,6 +54,15 @@ use super::{
 };
 use crate::endpoint::AuthStyle;
 use crate::error::{TransportError, error_message_from_body};
+
+/// No packet from the server for this long turns the call `disconnected` (consent checks
+/// run every 2 s while idle, so at least two answers in a row went missing).
+const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(5);
+
+/// `disconnected` for this much longer turns the call `failed`, which ends the link with a
+/// network error. The Realtime API offers no ICE-restart endpoint, so waiting out the
+/// stack's longer default would only delay the new call the driver places.
+const ICE_FAILED_AFTER: Duration = Duration::from_secs(3);
 
 /// The value of `User-Agent` on the offer.
 const USER_AGENT: &str = concat!("voicewire/", env!("CARGO_PKG_VERSION"));
@@ -57,6 +87,8 @@ pub async fn connect(params: &ConnectParams) -> Result<Link, TransportError> {
 async fn open_call(params: &ConnectParams) -> Result<Link, TransportError> {
     let config = RtcConfig {
         connect_timeout: params.connect_timeout,
+        ice_disconnected_timeout: ICE_DISCONNECTED_AFTER,
+        ice_failed_timeout: ICE_FAILED_AFTER,
         ..peer_config_for(&params.endpoint.api_base)
     };
     let (peer, offer) = RtcPeer::offerer(config).await.map_err(rtc_error)?;

@@ -1,0 +1,366 @@
+//! WebRTC calls that end badly — hung up by the server, a network path that dies without
+//! a word, a handshake that never completes — and the graceful end, against the emulator
+//! (or a loopback stand-in) on 127.0.0.1.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{API_KEY, events_until, options};
+use voicewire::protocol::ClientEvent;
+use voicewire::{RealtimeVoiceSession, SessionEvent, SessionOptions, SessionState, Transport};
+use voicewire_server::{
+    AudioPace, EmulatorHandle, Fault, Observed, ObservedKind, Transport as ServerTransport,
+};
+
+fn webrtc(emulator: &EmulatorHandle) -> SessionOptions {
+    options(emulator).transport(Transport::WebRtc)
+}
+
+/// Plain HTTP on loopback; reqwest still wants a TLS config (ring, like the SDK).
+fn http_client() -> reqwest::Client {
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(rustls::RootCertStore::empty())
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .build()
+        .unwrap()
+}
+
+/// Waits (with the hang guard) for an observation `pred` accepts; returns it.
+async fn observe_until(
+    rx: &mut tokio::sync::broadcast::Receiver<Observed>,
+    mut pred: impl FnMut(&Observed) -> bool,
+) -> Observed {
+    tokio::time::timeout(common::HANG_GUARD, async {
+        loop {
+            match rx.recv().await {
+                Ok(observed) if pred(&observed) => return observed,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(error) => panic!("observation stream ended: {error}"),
+            }
+        }
+    })
+    .await
+    .expect("the emulator observed it")
+}
+
+/// WebRTC sessions in the order they opened, and each one's client events.
+fn calls_and_client_events(
+    observed: &[Observed],
+) -> (Vec<String>, HashMap<String, Vec<ClientEvent>>) {
+    let mut order = Vec::new();
+    let mut events: HashMap<String, Vec<ClientEvent>> = HashMap::new();
+    for o in observed {
+        match &o.kind {
+            ObservedKind::ConnectionOpened {
+                transport: ServerTransport::WebRtc,
+                sideband: false,
+                ..
+            } => order.push(o.session_id.clone()),
+            ObservedKind::ClientEvent(event) => events
+                .entry(o.session_id.clone())
+                .or_default()
+                .push(event.as_ref().clone()),
+            _ => {}
+        }
+    }
+    (order, events)
+}
+
+/// Reads observations until the session `id` has closed; returns everything read.
+async fn observe_through_close(
+    rx: &mut tokio::sync::broadcast::Receiver<Observed>,
+    id: &str,
+    seen: &mut Vec<Observed>,
+) {
+    observe_until(rx, |o| {
+        seen.push(o.clone());
+        o.session_id == id && matches!(o.kind, ObservedKind::ConnectionClosed { .. })
+    })
+    .await;
+}
+
+async fn one_text_turn(session: &RealtimeVoiceSession, text: &str) -> Vec<SessionEvent> {
+    session.send_text(text).await.unwrap();
+    events_until(session, |e| {
+        matches!(
+            e,
+            SessionEvent::AssistantTranscriptFinal { complete: true, .. }
+        )
+    })
+    .await
+}
+
+/// Reads session events until it is live again after a lost call; checks the app saw the
+/// failure as recoverable and `Reconnecting` before `Live`.
+async fn reconnected(session: &RealtimeVoiceSession) -> Vec<SessionEvent> {
+    let events = events_until(session, |e| {
+        matches!(e, SessionEvent::StateChanged(SessionState::Live))
+    })
+    .await;
+    let short: Vec<String> = events.iter().map(common::short).collect();
+    let reconnecting = events
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                SessionEvent::StateChanged(SessionState::Reconnecting { attempt: 1 })
+            )
+        })
+        .unwrap_or_else(|| panic!("no Reconnecting: {short:#?}"));
+    let error = events
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                SessionEvent::Error {
+                    recoverable: true,
+                    ..
+                }
+            )
+        })
+        .unwrap_or_else(|| panic!("no recoverable error: {short:#?}"));
+    assert!(error < reconnecting, "{short:#?}");
+    events
+}
+
+/// The server hangs up (`POST /v1/realtime/calls/{id}/hangup`): the transport reports the
+/// end as an error at once, the driver places a new call with the config and the text
+/// history, and the session works on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_up_call_is_replaced_by_a_new_call_with_config_and_history() {
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    let mut observed = emu.observe();
+    let session = RealtimeVoiceSession::new(webrtc(&emu));
+    session.start().await.unwrap();
+    one_text_turn(&session, "first question").await;
+    let first_call = session.call_id().expect("the first call's id");
+
+    let response = http_client()
+        .post(format!(
+            "{}/realtime/calls/{first_call}/hangup",
+            emu.http_base()
+        ))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    reconnected(&session).await;
+    let second_call = session.call_id().expect("the new call's id");
+    assert_ne!(first_call, second_call, "a new call, not the old one");
+    assert_eq!(session.metrics().reconnects, 1);
+
+    // The new call works.
+    let events = one_text_turn(&session, "third question").await;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            SessionEvent::AssistantTranscriptFinal { text, .. } if text.contains("third question")
+        )),
+        "{:#?}",
+        events.iter().map(common::short).collect::<Vec<_>>()
+    );
+    session.stop().await.unwrap();
+
+    // What the emulator saw: two WebRTC calls; the second got the config and the history
+    // before the new question.
+    let mut seen = Vec::new();
+    while let Ok(o) = observed.try_recv() {
+        seen.push(o);
+    }
+    let (calls, events) = calls_and_client_events(&seen);
+    assert_eq!(calls.len(), 2, "two calls");
+    let second = &events[&calls[1]];
+    let ClientEvent::SessionUpdate(update) = &second[0] else {
+        panic!("the new call starts with {:?}", second[0])
+    };
+    assert!(
+        serde_json::to_string(&update.session)
+            .unwrap()
+            .contains("You are a test agent.")
+    );
+    let items: Vec<String> = second
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::ConversationItemCreate(c) => Some(serde_json::to_string(&c.item).unwrap()),
+            _ => None,
+        })
+        .collect();
+    let position = |needle: &str| {
+        items
+            .iter()
+            .position(|j| j.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not sent: {items:#?}"))
+    };
+    assert!(position("first question") < position("third question"));
+    assert!(position("You said: first question") < position("third question"));
+    emu.shutdown().await;
+}
+
+/// The server's side of the call goes dead without a word (no DTLS close, no SCTP abort,
+/// no data-channel close): the client's ICE consent expires, the connection-state callback
+/// reports the failure, and the driver places a new call instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_network_dies_silently_is_detected_and_replaced() {
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    let mut observed = emu.observe();
+    let session = RealtimeVoiceSession::new(webrtc(&emu));
+    session.start().await.unwrap();
+    one_text_turn(&session, "first question").await;
+    let first_call = session.call_id().unwrap();
+    let first_session = emu.sessions()[0].id.clone();
+
+    assert_eq!(emu.inject(first_session.as_str(), Fault::DropConnection), 1);
+    let events = reconnected(&session).await;
+    let message = events
+        .iter()
+        .find_map(|e| match e {
+            SessionEvent::Error { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(message.contains("ICE"), "{message}");
+    assert_ne!(session.call_id().unwrap(), first_call);
+    one_text_turn(&session, "after the outage").await;
+
+    session.stop().await.unwrap();
+    let mut seen = Vec::new();
+    let (calls, _) = loop {
+        let (calls, events) = calls_and_client_events(&seen);
+        if calls.len() == 2 {
+            break (calls, events);
+        }
+        seen.push(observe_until(&mut observed, |_| true).await);
+    };
+    assert_eq!(calls[0], first_session);
+    emu.shutdown().await;
+}
+
+/// `stop()` closes the peer connection, and the emulator sees the call end: no call is
+/// left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_the_call_on_the_server() {
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    let mut observed = emu.observe();
+    let session = RealtimeVoiceSession::new(webrtc(&emu));
+    session.start().await.unwrap();
+    let live = emu.sessions();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].transport, ServerTransport::WebRtc);
+    assert_eq!(live[0].call_id, session.call_id());
+
+    session.stop().await.unwrap();
+    assert!(
+        matches!(session.state(), SessionState::Closed { .. }),
+        "{:?}",
+        session.state()
+    );
+    let mut seen = Vec::new();
+    observe_through_close(&mut observed, &live[0].id, &mut seen).await;
+    let reason = seen
+        .iter()
+        .find_map(|o| match &o.kind {
+            ObservedKind::ConnectionClosed { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        reason.contains("data channel") || reason.contains("peer connection closed"),
+        "{reason}"
+    );
+    // The session unregisters right after it reports the close.
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while !emu.sessions().is_empty() {
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the emulator forgot the call");
+    emu.shutdown().await;
+}
+
+/// An endpoint that answers the offer with a real SDP answer whose media side then never
+/// responds: ICE never completes, and connecting ends with `TransportError::Timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_handshake_never_completes_times_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut raw = Vec::new();
+        let mut chunk = [0u8; 8192];
+        let offer = loop {
+            let n = socket.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "connection closed before the request ended");
+            raw.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&raw).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if raw.len() >= end + 4 + length {
+                    break text[end + 4..].to_owned();
+                }
+            }
+        };
+        // A real answerer whose network is dead from the start: the answer is valid, the
+        // candidates are real, and nothing ever comes back from them.
+        let (peer, answer) =
+            voicewire_rtc::RtcPeer::answerer(voicewire_rtc::RtcConfig::loopback(), &offer)
+                .await
+                .unwrap();
+        peer.sever_network();
+        let reply = format!(
+            "HTTP/1.1 201 Created\r\ncontent-type: application/sdp\r\nlocation: /v1/realtime/calls/rtc_silent\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        socket.write_all(reply.as_bytes()).await.unwrap();
+        // Keep the peer (and its dead sockets) alive while the client waits.
+        let _ = socket.read(&mut chunk).await;
+        peer
+    });
+
+    let connect_timeout = Duration::from_secs(2);
+    let secret = voicewire::auth::ClientSecret {
+        value: "ek_never_used".into(),
+        expires_at: None,
+    };
+    let params = voicewire::transport::ConnectParams {
+        endpoint: voicewire::Endpoint::with_api_base(base),
+        token: secret,
+        session: voicewire::SessionConfig::default(),
+        connect_timeout,
+        credential: voicewire::transport::CredentialKind::Ephemeral,
+    };
+    let result = tokio::time::timeout(
+        common::HANG_GUARD,
+        voicewire::transport::connect(Transport::WebRtc, &params),
+    )
+    .await
+    .expect("connect gives up by itself");
+    match result {
+        Err(voicewire::TransportError::Timeout(after)) => assert_eq!(after, connect_timeout),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let peer = tokio::time::timeout(common::HANG_GUARD, server)
+        .await
+        .unwrap()
+        .unwrap();
+    peer.close().await.unwrap();
+}
