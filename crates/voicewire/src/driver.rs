@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use voicewire_audio::{AudioDevice, AudioFrame, AudioPipeline, PipelineConfig, StreamResampler};
 use voicewire_core::{
@@ -36,8 +38,6 @@ pub(crate) const AUDIO_TICK: Duration = Duration::from_millis(10);
 pub(crate) const COMMAND_CAPACITY: usize = 64;
 /// Capacity of the pushed-audio queue; `push_audio` fails (the frame is dropped) when full.
 pub(crate) const PUSHED_AUDIO_CAPACITY: usize = 256;
-/// Capacity of finished tool-handler results waiting for the driver.
-const TOOL_RESULT_CAPACITY: usize = 64;
 
 /// A reply channel for commands that can fail.
 pub(crate) type Reply = oneshot::Sender<Result<(), Error>>;
@@ -88,8 +88,9 @@ pub(crate) struct Driver {
     pushed: mpsc::Receiver<AudioFrame>,
     pushed_resampler: Option<(u32, StreamResampler)>,
     tools: ToolRegistry,
-    tool_tx: mpsc::Sender<(String, String)>,
-    tool_rx: mpsc::Receiver<(String, String)>,
+    /// Running tool handlers, each yielding `(call_id, output)`; owned here so `stop()`
+    /// aborts them all.
+    tool_tasks: JoinSet<(String, String)>,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<SessionEvent>,
     /// Events the application's full queue could not take yet (the driver never waits).
@@ -127,7 +128,6 @@ impl Driver {
             jitter_seed: rand::random(),
             ..EngineConfig::default()
         });
-        let (tool_tx, tool_rx) = mpsc::channel(TOOL_RESULT_CAPACITY);
         let now = Instant::now();
         Driver {
             engine,
@@ -150,8 +150,7 @@ impl Driver {
             pushed: channels.pushed,
             pushed_resampler: None,
             tools: options.tools,
-            tool_tx,
-            tool_rx,
+            tool_tasks: JoinSet::new(),
             commands: channels.commands,
             outbox: EventOutbox::new(channels.events.max_capacity()),
             events: channels.events,
@@ -241,10 +240,14 @@ impl Driver {
                     self.pending_connect = None;
                     self.handle_connected(link);
                 }
-                Some((call_id, output)) = self.tool_rx.recv() => {
-                    let now = self.now();
-                    if let Err(e) = self.engine.submit_tool_output(&call_id, output, now) {
-                        tracing::warn!(%call_id, error = %e, "tool handler output not accepted");
+                Some(joined) = self.tool_tasks.join_next(), if !self.tool_tasks.is_empty() => {
+                    // Handlers catch their own panics (see `spawn_tool`); a join error here
+                    // is a task aborted by shutdown, whose call no longer matters.
+                    if let Ok((call_id, output)) = joined {
+                        let now = self.now();
+                        if let Err(e) = self.engine.submit_tool_output(&call_id, output, now) {
+                            tracing::warn!(%call_id, error = %e, "tool handler output not accepted");
+                        }
                     }
                 }
                 Some(frame) = self.pushed.recv() => self.handle_pushed_audio(frame),
@@ -255,6 +258,9 @@ impl Driver {
                 }
             }
         }
+        // Handlers still running answer calls of a session that is over: abort them and wait
+        // until they are gone, so none outlives `stop()`.
+        self.tool_tasks.shutdown().await;
         self.shutdown_audio();
         self.drain_outputs().await;
         self.publish_metrics();
@@ -429,19 +435,36 @@ impl Driver {
             }
             SessionEvent::ToolCall(call) => {
                 if let Some(handler) = self.tools.get(&call.name) {
-                    let tx = self.tool_tx.clone();
-                    let call = call.clone();
-                    let timeout = self.tools.timeout;
-                    tokio::spawn(async move {
-                        let call_id = call.call_id.clone();
-                        let output = ToolRegistry::run(handler, call, timeout).await;
-                        let _ = tx.send((call_id, output)).await;
-                    });
+                    self.spawn_tool(handler, call.clone());
                 }
             }
             _ => {}
         }
         self.deliver(event);
+    }
+
+    /// Runs a registered handler on its own task (under the registry's timeout). A handler
+    /// that panics still answers the call, with an error object, so the model is told and the
+    /// call is never left pending.
+    fn spawn_tool(
+        &mut self,
+        handler: std::sync::Arc<dyn crate::tools::ToolHandler>,
+        call: voicewire_core::ToolCall,
+    ) {
+        let timeout = self.tools.timeout;
+        let call_id = call.call_id.clone();
+        let name = call.name.clone();
+        self.tool_tasks.spawn(async move {
+            let run = std::panic::AssertUnwindSafe(ToolRegistry::run(handler, call, timeout));
+            let output = match run.catch_unwind().await {
+                Ok(output) => output,
+                Err(_) => {
+                    tracing::error!(tool = %name, %call_id, "tool handler panicked");
+                    panicked_tool_output(&name)
+                }
+            };
+            (call_id, output)
+        });
     }
 
     /// Queues `event` for the application without ever waiting for it to read (see
@@ -673,6 +696,12 @@ impl Driver {
             .muted
             .store(self.engine.is_muted(), std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// What the model is told when a tool handler panicked.
+fn panicked_tool_output(name: &str) -> String {
+    serde_json::json!({ "error": format!("the tool `{name}` failed (its handler panicked)") })
+        .to_string()
 }
 
 async fn recv_link(link: &mut Option<Link>) -> Option<Incoming> {
