@@ -46,7 +46,8 @@ pub(crate) type Reply = oneshot::Sender<Result<(), Error>>;
 pub(crate) enum Command {
     Stop(oneshot::Sender<()>),
     Interrupt(Reply),
-    SetMuted(bool),
+    /// The mute flag in [`Shared`] changed: apply it now.
+    MuteChanged,
     SendText(String, Reply),
     UpdateConfig(Box<SessionConfig>, Reply),
     ToolOutput(String, String, Reply),
@@ -188,6 +189,7 @@ impl Driver {
         let mut audio_tick = tokio::time::interval(AUDIO_TICK);
         audio_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
+            self.sync_mute();
             self.drain_outputs().await;
             self.publish_metrics();
             if self.engine.state().is_terminal() {
@@ -281,16 +283,9 @@ impl Driver {
             Command::Interrupt(reply) => {
                 let _ = reply.send(to_public(self.engine.interrupt(now)));
             }
-            Command::SetMuted(muted) => {
-                if !muted
-                    && self.engine.is_muted()
-                    && let Some(p) = self.pipeline.as_mut()
-                {
-                    // Audio captured while muted is stale: never send it.
-                    p.discard_capture();
-                }
-                self.engine.set_muted(muted, now);
-            }
+            // The flag in `Shared` is the truth (the command only wakes the driver up and may
+            // have been dropped on a full queue): apply its latest value.
+            Command::MuteChanged => self.sync_mute(),
             Command::SendText(text, reply) => {
                 let _ = reply.send(to_public(self.engine.send_text(&text, now)));
             }
@@ -309,6 +304,22 @@ impl Driver {
                 let _ = reply.send(to_public(self.engine.stop_talking(now)));
             }
         }
+    }
+
+    /// Applies the application's mute flag to the engine. Called before any input audio is
+    /// read or fed, so audio captured after `set_muted(true)` returned is never sent, even
+    /// when the mute command itself could not be queued.
+    fn sync_mute(&mut self) {
+        let muted = self.shared.muted.load(Ordering::SeqCst);
+        if muted == self.engine.is_muted() {
+            return;
+        }
+        if !muted && let Some(p) = self.pipeline.as_mut() {
+            // Audio captured while muted is stale: never send it.
+            p.discard_capture();
+        }
+        let now = self.now();
+        self.engine.set_muted(muted, now);
     }
 
     fn handle_incoming(&mut self, incoming: Option<Incoming>) {
@@ -582,6 +593,7 @@ impl Driver {
     /// Moves captured audio to the engine (or the media track), pumps the playout buffer,
     /// and reports playout progress, underruns and levels.
     fn audio_tick(&mut self) {
+        self.sync_mute();
         let now = self.now();
         let Some(pipeline) = self.pipeline.as_mut() else {
             return;
@@ -642,6 +654,7 @@ impl Driver {
 
     /// Audio pushed by the application: mixed to mono and resampled to 24 kHz first.
     fn handle_pushed_audio(&mut self, frame: AudioFrame) {
+        self.sync_mute();
         let now = self.now();
         let format = frame.format();
         let mut mono = vec![0f32; frame.frames()];
@@ -692,9 +705,6 @@ impl Driver {
         if let Ok(mut m) = self.shared.metrics.lock() {
             m.clone_from(self.engine.metrics());
         }
-        self.shared
-            .muted
-            .store(self.engine.is_muted(), std::sync::atomic::Ordering::Relaxed);
     }
 }
 

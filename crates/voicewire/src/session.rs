@@ -189,18 +189,24 @@ impl RealtimeVoiceSession {
         self.request(Command::Interrupt).await
     }
 
-    /// Mutes or unmutes the microphone (muted audio is never sent).
+    /// Mutes or unmutes the microphone: audio captured (or pushed) after this returns is never
+    /// sent while muted. Takes effect even when the command queue is full (the driver reads
+    /// the flag before it touches any input audio). Before `start()` it sets the initial state.
+    /// Fails only when the session has ended.
     pub fn set_muted(&self, muted: bool) -> Result<(), Error> {
-        self.inner.shared.muted.store(muted, Ordering::Relaxed);
-        self.inner
-            .commands
-            .try_send(Command::SetMuted(muted))
-            .map_err(|_| Error::closed("the session is not running or is overloaded"))
+        self.inner.shared.muted.store(muted, Ordering::SeqCst);
+        match self.inner.commands.try_send(Command::MuteChanged) {
+            // Full: the driver is busy and applies the flag on its next turn anyway.
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                Err(Error::closed("the session is not running"))
+            }
+        }
     }
 
-    /// Whether the microphone is muted.
+    /// Whether the microphone is muted (the value last given to [`Self::set_muted`]).
     pub fn is_muted(&self) -> bool {
-        self.inner.shared.muted.load(Ordering::Relaxed)
+        self.inner.shared.muted.load(Ordering::SeqCst)
     }
 
     /// Sends a user text message and asks for an answer.

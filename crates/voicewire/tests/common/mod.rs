@@ -101,3 +101,76 @@ pub fn short(event: &SessionEvent) -> String {
     let text = format!("{event:?}");
     text.chars().take(160).collect()
 }
+
+/// Sample value of audio captured while muted (it must never reach the server).
+pub const MUTED_SAMPLE: i16 = 3000;
+/// Sample value of audio captured after unmuting.
+pub const LIVE_SAMPLE: i16 = 1000;
+
+/// The samples of every `input_audio_buffer.append` observed so far (without waiting).
+pub fn appended_samples(
+    observed: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
+) -> Vec<Vec<i16>> {
+    let mut out = Vec::new();
+    while let Ok(o) = observed.try_recv() {
+        if let voicewire_server::ObservedKind::ClientEvent(e) = &o.kind
+            && let voicewire::protocol::ClientEvent::InputAudioBufferAppend(a) = e.as_ref()
+        {
+            out.push(
+                voicewire_server::audio::decode_base64(
+                    &a.audio,
+                    voicewire::protocol::AudioFormat::PCM16_24K,
+                )
+                .unwrap(),
+            );
+        }
+    }
+    out
+}
+
+/// With the session muted: captures [`MUTED_SAMPLE`] audio, waits until the driver has read
+/// it (an audio-levels event that saw it), unmutes, then captures [`LIVE_SAMPLE`] audio like
+/// a microphone until the server has received some. Asserts that no muted sample was ever
+/// sent. No fixed sleeps: every wait is on an observable condition under [`HANG_GUARD`].
+pub async fn assert_muted_audio_never_sent(
+    session: &voicewire::RealtimeVoiceSession,
+    device: &voicewire::audio::ManualDeviceHandle,
+    observed: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
+) {
+    assert!(session.is_muted());
+    for _ in 0..50 {
+        device.push_capture(&[MUTED_SAMPLE; 240]);
+    }
+    // The driver reads the capture ring before it reports levels in the same tick, so a
+    // report that saw the muted audio means the driver has read it while muted.
+    events_until(
+        session,
+        |e| matches!(e, SessionEvent::AudioLevels(l) if l.input_peak > 0.0),
+    )
+    .await;
+    session.set_muted(false).unwrap();
+    assert!(!session.is_muted());
+    let mut sent: Vec<Vec<i16>> = Vec::new();
+    let mut mic = tokio::time::interval(Duration::from_millis(10));
+    let live = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            mic.tick().await;
+            device.push_capture(&[LIVE_SAMPLE; 240]);
+            sent.extend(appended_samples(observed));
+            let live_chunks = sent
+                .iter()
+                .filter(|chunk| chunk.contains(&LIVE_SAMPLE))
+                .count();
+            if live_chunks >= 4 {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(live.is_ok(), "audio flows again after unmute");
+    // Appends arrive in order on one connection: any muted audio would show up before these.
+    assert!(
+        sent.iter().all(|chunk| !chunk.contains(&MUTED_SAMPLE)),
+        "audio captured while muted was sent"
+    );
+}
