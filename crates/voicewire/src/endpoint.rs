@@ -24,7 +24,10 @@ pub enum AuthStyle {
 }
 
 /// A server endpoint.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output redacts URLs (userinfo and query values: a relay URL may carry a JWT)
+/// and every header and query value.
+#[derive(Clone)]
 pub struct Endpoint {
     /// REST base, e.g. `https://api.openai.com/v1` (also the base the WebSocket URL is derived
     /// from: `http`→`ws`, `https`→`wss`, plus `/realtime`).
@@ -44,6 +47,56 @@ pub struct Endpoint {
     pub extra_query: Vec<(String, Secret)>,
     /// WebSocket ping interval; the connection is declared dead after three silent intervals.
     pub keepalive_interval: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |pairs: &[(String, Secret)]| -> Vec<String> {
+            pairs.iter().map(|(name, _)| name.clone()).collect()
+        };
+        f.debug_struct("Endpoint")
+            .field("api_base", &redact_url(&self.api_base))
+            .field(
+                "websocket_url",
+                &self.websocket_url.as_deref().map(redact_url),
+            )
+            .field("model", &self.model)
+            .field("call_id", &self.call_id)
+            .field("auth", &self.auth)
+            .field("extra_headers", &names(&self.extra_headers))
+            .field("extra_query", &names(&self.extra_query))
+            .field("keepalive_interval", &self.keepalive_interval)
+            .finish()
+    }
+}
+
+/// `url` with its userinfo replaced by `***`, every query value by `…` (names are kept) and
+/// any fragment removed, for logs and `Debug`. Text that does not parse as a URL is hidden
+/// entirely (it could be anything, including a bare secret).
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<unparseable url>".to_owned();
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // Both only fail for URLs that cannot have userinfo, which then has none to hide.
+        let _ = parsed.set_username("***");
+        let _ = parsed.set_password(None);
+    }
+    let names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    if parsed.query().is_some() {
+        if names.is_empty() {
+            parsed.set_query(None);
+        } else {
+            parsed.query_pairs_mut().clear();
+            let mut pairs = parsed.query_pairs_mut();
+            for name in &names {
+                pairs.append_pair(name, "…");
+            }
+        }
+    }
+    parsed.set_fragment(None);
+    // Keep the placeholder readable instead of percent-encoded.
+    parsed.to_string().replace("%E2%80%A6", "…")
 }
 
 impl Default for Endpoint {
@@ -179,17 +232,10 @@ impl Endpoint {
         Ok(url)
     }
 
-    /// The URL with query values hidden, for logs.
+    /// The WebSocket URL with userinfo and query values hidden, for logs.
     pub fn redacted_websocket_url(&self) -> String {
         match self.websocket_url() {
-            Ok(mut url) => {
-                url.set_query(None);
-                let mut s = url.to_string();
-                if self.model.is_some() || self.call_id.is_some() || !self.extra_query.is_empty() {
-                    s.push_str("?…");
-                }
-                s
-            }
+            Ok(url) => redact_url(url.as_str()),
             Err(e) => e.to_string(),
         }
     }
@@ -223,6 +269,53 @@ mod tests {
             "wss://relay.example/ws?room=1&model=gpt-realtime&token=jwt.abc"
         );
         assert!(!e.redacted_websocket_url().contains("jwt"));
+    }
+
+    #[test]
+    fn debug_never_shows_userinfo_query_values_or_header_values() {
+        let e = Endpoint::relay("wss://user:hunter2@relay.example/ws?room=r42&jwt=eyJ.secret#frag")
+            .query("token", "jwt.abc")
+            .header("x-relay-key", "rk_live_secret");
+        let shown = format!("{e:?} {e:#?}");
+        for secret in [
+            "hunter2",
+            "user:",
+            "eyJ.secret",
+            "jwt.abc",
+            "rk_live_secret",
+            "r42",
+            "frag",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        // Still useful: host, path, parameter and header names.
+        for visible in [
+            "relay.example/ws",
+            "room=…",
+            "jwt=…",
+            "token",
+            "x-relay-key",
+        ] {
+            assert!(shown.contains(visible), "{visible} missing: {shown}");
+        }
+        let logged = e.redacted_websocket_url();
+        assert!(
+            !logged.contains("hunter2") && !logged.contains("jwt.abc"),
+            "{logged}"
+        );
+        assert!(
+            logged.starts_with("wss://***@relay.example/ws?"),
+            "{logged}"
+        );
+
+        let api = Endpoint::with_api_base("https://key:pw@api.example/v1?k=v");
+        let shown = format!("{api:?}");
+        assert!(!shown.contains("pw") && !shown.contains("=v"), "{shown}");
+        assert_eq!(redact_url("not a url with sk-secret"), "<unparseable url>");
+        assert_eq!(
+            redact_url("https://api.openai.com/v1"),
+            "https://api.openai.com/v1"
+        );
     }
 
     #[test]

@@ -27,48 +27,61 @@ use crate::error::{TransportError, error_message_from_body, parse_retry_after};
 /// The value of `User-Agent` on the handshake.
 const USER_AGENT: &str = concat!("voicewire/", env!("CARGO_PKG_VERSION"));
 
-/// Opens a WebSocket to the endpoint and starts its reader and writer tasks.
-pub async fn connect(params: &ConnectParams) -> Result<Link, TransportError> {
-    let url = params.endpoint.websocket_url()?;
+/// The handshake request: the URL plus the credential and the endpoint's extra headers.
+/// Every value that may carry a secret is marked sensitive, so `http`'s `Debug` (and any
+/// layer that honours the flag, such as HPACK or a logging proxy) never shows it.
+fn handshake_request(
+    params: &ConnectParams,
+    url: &url::Url,
+) -> Result<http::Request<()>, TransportError> {
     let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|e| TransportError::InvalidUrl(e.to_string()))?;
     let headers = request.headers_mut();
     let token = params.token.value.expose();
-    let header_value = |v: &str| {
-        http::HeaderValue::from_str(v)
-            .map_err(|_| TransportError::InvalidUrl("a header value is not valid HTTP".into()))
+    let secret_value = |v: &str| {
+        let mut value = http::HeaderValue::from_str(v)
+            .map_err(|_| TransportError::InvalidUrl("a header value is not valid HTTP".into()))?;
+        value.set_sensitive(true);
+        Ok::<_, TransportError>(value)
     };
     match &params.endpoint.auth {
         AuthStyle::BearerHeader => {
             headers.insert(
                 http::header::AUTHORIZATION,
-                header_value(&format!("Bearer {token}"))?,
+                secret_value(&format!("Bearer {token}"))?,
             );
         }
         AuthStyle::Subprotocol => {
             headers.insert(
                 http::header::SEC_WEBSOCKET_PROTOCOL,
-                header_value(&format!("realtime, openai-insecure-api-key.{token}"))?,
+                secret_value(&format!("realtime, openai-insecure-api-key.{token}"))?,
             );
         }
         AuthStyle::Header(name) => {
             let name = http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| TransportError::InvalidUrl(format!("invalid header name {name}")))?;
-            headers.insert(name, header_value(token)?);
+            headers.insert(name, secret_value(token)?);
         }
         AuthStyle::None => {}
     }
     for (name, value) in &params.endpoint.extra_headers {
         let name = http::HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| TransportError::InvalidUrl(format!("invalid header name {name}")))?;
-        headers.insert(name, header_value(value.expose())?);
+        headers.insert(name, secret_value(value.expose())?);
     }
     headers.insert(
         http::header::USER_AGENT,
         http::HeaderValue::from_static(USER_AGENT),
     );
+    Ok(request)
+}
+
+/// Opens a WebSocket to the endpoint and starts its reader and writer tasks.
+pub async fn connect(params: &ConnectParams) -> Result<Link, TransportError> {
+    let url = params.endpoint.websocket_url()?;
+    let request = handshake_request(params, &url)?;
 
     let connector = match url.scheme() {
         "wss" => Connector::Rustls(
@@ -227,5 +240,59 @@ fn map_handshake_error(e: WsError) -> TransportError {
         WsError::Tls(tls) => TransportError::Io(format!("TLS: {tls}")),
         WsError::Url(u) => TransportError::InvalidUrl(u.to_string()),
         other => TransportError::Io(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod handshake_tests {
+    use super::*;
+    use crate::auth::ClientSecret;
+    use crate::endpoint::Endpoint;
+    use crate::transport::CredentialKind;
+
+    fn params(endpoint: Endpoint) -> ConnectParams {
+        ConnectParams {
+            endpoint,
+            token: ClientSecret::permanent("sk-handshake-secret"),
+            session: voicewire_protocol::SessionConfig::default(),
+            connect_timeout: Duration::from_secs(5),
+            credential: CredentialKind::ApiKey,
+        }
+    }
+
+    #[test]
+    fn credential_and_extra_header_values_are_sensitive() {
+        for auth in [
+            AuthStyle::BearerHeader,
+            AuthStyle::Subprotocol,
+            AuthStyle::Header("api-key".into()),
+        ] {
+            let endpoint = Endpoint::with_api_base("http://127.0.0.1:9/v1")
+                .auth_style(auth.clone())
+                .header("x-relay-key", "rk_secret");
+            let params = params(endpoint);
+            let url = params.endpoint.websocket_url().unwrap();
+            let request = handshake_request(&params, &url).unwrap();
+            let headers = request.headers();
+            let credential = match &auth {
+                AuthStyle::BearerHeader => headers.get(http::header::AUTHORIZATION),
+                AuthStyle::Subprotocol => headers.get(http::header::SEC_WEBSOCKET_PROTOCOL),
+                _ => headers.get("api-key"),
+            }
+            .unwrap();
+            assert!(credential.is_sensitive(), "{auth:?}");
+            assert!(headers.get("x-relay-key").unwrap().is_sensitive());
+            assert!(
+                !headers
+                    .get(http::header::USER_AGENT)
+                    .unwrap()
+                    .is_sensitive()
+            );
+            let shown = format!("{request:?}");
+            assert!(
+                !shown.contains("sk-handshake-secret") && !shown.contains("rk_secret"),
+                "{shown}"
+            );
+        }
     }
 }
