@@ -10,8 +10,8 @@ use std::time::Duration;
 use voicewire_protocol::{SessionConfig, SessionPayload};
 
 use super::secret::Secret;
-use super::token::{ClientSecret, without_url};
-use crate::error::{TokenError, error_message_from_body, parse_retry_after};
+use super::token::ClientSecret;
+use crate::error::TokenError;
 
 /// The default OpenAI REST base.
 pub const OPENAI_API_BASE: &str = "https://api.openai.com/v1";
@@ -62,27 +62,11 @@ impl MintingClient {
             "session": payload,
         });
         let url = format!("{}/realtime/client_secrets", self.api_base);
-        let response = self
+        let request = self
             .client
             .post(url)
             .bearer_auth(self.api_key.expose())
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| TokenError::Network(without_url(&e)))?;
-        let status = response.status();
-        let retry_after = parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
-        let text = response
-            .text()
-            .await
-            .map_err(|e| TokenError::Network(without_url(&e)))?;
-        if !status.is_success() {
-            return Err(TokenError::Http {
-                status: status.as_u16(),
-                message: error_message_from_body(&text),
-                retry_after,
-            });
-        }
-        ClientSecret::from_json(&text)
+            .json(&body);
+        super::http::fetch_client_secret(request).await
     }
 }

@@ -1,5 +1,6 @@
 //! Credentials: token sources, the token cache, and the minting client for Rust backends.
 
+mod http;
 pub mod mint;
 pub mod secret;
 pub mod token;

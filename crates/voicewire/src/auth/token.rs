@@ -15,8 +15,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
+/// Kept here too: the WebRTC transport describes its HTTP errors with it.
+pub(crate) use super::http::without_url;
 use super::secret::Secret;
-use crate::error::{TokenError, error_message_from_body, parse_retry_after};
+use crate::error::TokenError;
 
 /// A token is refreshed when it expires within this margin.
 pub const EXPIRY_MARGIN: Duration = Duration::from_secs(10);
@@ -145,43 +147,7 @@ impl TokenProvider for HttpTokenProvider {
         for (name, value) in &self.headers {
             request = request.header(name.as_str(), value.expose());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| TokenError::Network(without_url(&e)))?;
-        let status = response.status();
-        let retry_after = parse_retry_after(response.headers().get(http::header::RETRY_AFTER));
-        let body = response
-            .text()
-            .await
-            .map_err(|e| TokenError::Network(without_url(&e)))?;
-        if !status.is_success() {
-            return Err(TokenError::Http {
-                status: status.as_u16(),
-                message: error_message_from_body(&body),
-                retry_after,
-            });
-        }
-        ClientSecret::from_json(&body)
-    }
-}
-
-/// Describes a reqwest error without its URL (a backend URL may carry a token in its query).
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_decode() {
-        "could not decode the response"
-    } else if e.is_body() {
-        "could not read the body"
-    } else {
-        "request failed"
-    };
-    match std::error::Error::source(e) {
-        Some(source) => format!("{kind}: {source}"),
-        None => kind.to_owned(),
+        super::http::fetch_client_secret(request).await
     }
 }
 
