@@ -78,11 +78,19 @@ pub(crate) struct Driver {
     tokens: Arc<tokio::sync::Mutex<TokenCache>>,
     /// Whether the token source hands out API keys or ephemeral secrets.
     credential: transport::CredentialKind,
+    /// Whether the token source can hand out a new token (a provider or a backend URL), so a
+    /// refused token is worth replacing once before giving up.
+    refreshable_token: bool,
     token: Option<ClientSecret>,
     link: Option<Link>,
     closing: Option<Link>,
     pending_token: Option<BoxFuture<Result<ClientSecret, TokenError>>>,
     pending_connect: Option<BoxFuture<Result<Link, TransportError>>>,
+    /// A second attempt after the server refused the cached token: a fresh token, then a
+    /// connect with it.
+    pending_fresh_connect: Option<BoxFuture<Result<(ClientSecret, Link), SessionError>>>,
+    /// Whether the current connect attempt already had its fresh-token retry.
+    fresh_token_retry_used: bool,
     device: Option<Box<dyn AudioDevice>>,
     pipeline: Option<AudioPipeline>,
     capture_buf: Vec<i16>,
@@ -104,7 +112,13 @@ pub(crate) struct Driver {
     stop_waiters: Vec<oneshot::Sender<()>>,
 }
 
-/// Channels the public handle keeps.
+/// What a finished driver hands back so the session can start again.
+pub(crate) struct DriverRemains {
+    pub(crate) device: Option<Box<dyn AudioDevice>>,
+    pub(crate) state: watch::Sender<SessionState>,
+}
+
+/// The driver's ends of the channels to the public handle.
 pub(crate) struct DriverChannels {
     pub(crate) commands: mpsc::Receiver<Command>,
     pub(crate) events: mpsc::Sender<SessionEvent>,
@@ -114,14 +128,17 @@ pub(crate) struct DriverChannels {
 }
 
 impl Driver {
-    pub(crate) fn new(options: SessionOptions, channels: DriverChannels) -> Self {
-        let local_playback = options
-            .audio_device
+    /// A driver for `options`. Takes only the audio device out of them (it comes back in
+    /// [`DriverRemains`] when the driver ends); everything else is copied, so the same
+    /// options can start the session again after a failure.
+    pub(crate) fn new(options: &mut SessionOptions, channels: DriverChannels) -> Self {
+        let device = options.audio_device.take();
+        let local_playback = device
             .as_ref()
             .is_some_and(|d| d.playback_format().is_some());
         let engine = Engine::new(EngineConfig {
             local_playback,
-            session: options.session,
+            session: options.session.clone(),
             audio_path: options.transport.audio_path(),
             reconnect: options.reconnect.clone(),
             audio_retention: options.audio_retention,
@@ -133,24 +150,30 @@ impl Driver {
         Driver {
             engine,
             origin: now,
-            endpoint: options.endpoint,
+            endpoint: options.endpoint.clone(),
             transport_kind: options.transport,
             connect_timeout: options.reconnect.connect_timeout,
             credential: options.token_source.credential_kind(),
-            tokens: Arc::new(tokio::sync::Mutex::new(TokenCache::new(
+            refreshable_token: matches!(
                 options.token_source,
+                crate::auth::TokenSource::Provider(_) | crate::auth::TokenSource::Http(_)
+            ),
+            tokens: Arc::new(tokio::sync::Mutex::new(TokenCache::new(
+                options.token_source.clone(),
             ))),
             token: None,
             link: None,
             closing: None,
             pending_token: None,
             pending_connect: None,
-            device: options.audio_device,
+            pending_fresh_connect: None,
+            fresh_token_retry_used: false,
+            device,
             pipeline: None,
             capture_buf: Vec::with_capacity(4800),
             pushed: channels.pushed,
             pushed_resampler: None,
-            tools: options.tools,
+            tools: options.tools.clone(),
             tool_tasks: JoinSet::new(),
             commands: channels.commands,
             outbox: EventOutbox::new(channels.events.max_capacity()),
@@ -161,6 +184,15 @@ impl Driver {
             levels_interval: options.levels_interval,
             last_levels: now,
             stop_waiters: Vec::new(),
+        }
+    }
+
+    /// What outlives this driver: the audio device and the state channel, for a restart.
+    pub(crate) fn into_remains(mut self) -> DriverRemains {
+        self.pipeline = None;
+        DriverRemains {
+            device: self.device.take(),
+            state: self.state_tx,
         }
     }
 
@@ -179,8 +211,9 @@ impl Driver {
         Ok(())
     }
 
-    /// Runs the session until it reaches a terminal state.
-    pub(crate) async fn run(mut self) {
+    /// Runs the session until it reaches a terminal state, then hands back what a restart
+    /// needs.
+    pub(crate) async fn run(mut self) -> DriverRemains {
         let now = self.now();
         if let Err(e) = self.engine.start(now) {
             tracing::error!(error = %e, "engine refused to start");
@@ -242,6 +275,10 @@ impl Driver {
                     self.pending_connect = None;
                     self.handle_connected(link);
                 }
+                retried = poll_opt(&mut self.pending_fresh_connect) => {
+                    self.pending_fresh_connect = None;
+                    self.handle_fresh_connect(retried);
+                }
                 Some(joined) = self.tool_tasks.join_next(), if !self.tool_tasks.is_empty() => {
                     // Handlers catch their own panics (see `spawn_tool`); a join error here
                     // is a task aborted by shutdown, whose call no longer matters.
@@ -267,9 +304,12 @@ impl Driver {
         self.drain_outputs().await;
         self.publish_metrics();
         self.hand_over_outbox();
-        for waiter in self.stop_waiters.drain(..) {
+        let waiters = std::mem::take(&mut self.stop_waiters);
+        let remains = self.into_remains();
+        for waiter in waiters {
             let _ = waiter.send(());
         }
+        remains
     }
 
     fn handle_command(&mut self, command: Command) {
@@ -399,10 +439,70 @@ impl Driver {
                 tracing::warn!(error = %e, "connect failed");
                 if matches!(e.kind(), voicewire_core::ErrorKind::Auth) {
                     self.invalidate_token();
+                    if self.refreshable_token && !self.fresh_token_retry_used {
+                        // The server refused the cached token (revoked, or expired earlier
+                        // than it claimed): a provider can mint another, so try once more
+                        // with a fresh one before the refusal becomes final.
+                        self.fresh_token_retry_used = true;
+                        self.connect_with_fresh_token();
+                        return;
+                    }
                 }
                 self.engine
                     .handle_transport_failed(SessionError::from(&e), now);
             }
+        }
+    }
+
+    /// Fetches a new token (the cache was just invalidated) and connects with it, as one
+    /// future polled by the driver loop (so `stop()` still cancels it).
+    fn connect_with_fresh_token(&mut self) {
+        tracing::info!("credentials refused; retrying once with a fresh token");
+        let tokens = Arc::clone(&self.tokens);
+        let template = self.connect_params(ClientSecret::permanent(String::new()));
+        let kind = self.transport_kind;
+        self.pending_fresh_connect = Some(Box::pin(async move {
+            let token = tokens
+                .lock()
+                .await
+                .token()
+                .await
+                .map_err(|e| SessionError::from(&e))?;
+            let params = ConnectParams {
+                token: token.clone(),
+                ..template
+            };
+            let link = transport::connect(kind, &params)
+                .await
+                .map_err(|e| SessionError::from(&e))?;
+            Ok((token, link))
+        }));
+    }
+
+    fn handle_fresh_connect(&mut self, result: Result<(ClientSecret, Link), SessionError>) {
+        match result {
+            Ok((token, link)) => {
+                self.token = Some(token);
+                self.handle_connected(Ok(link));
+            }
+            Err(error) => {
+                tracing::warn!(error = %error.message, "connect with a fresh token failed");
+                if matches!(error.kind, voicewire_core::ErrorKind::Auth) {
+                    self.invalidate_token();
+                }
+                let now = self.now();
+                self.engine.handle_transport_failed(error, now);
+            }
+        }
+    }
+
+    fn connect_params(&self, token: ClientSecret) -> ConnectParams {
+        ConnectParams {
+            endpoint: self.endpoint.clone(),
+            token,
+            session: self.engine.session_config().clone(),
+            connect_timeout: self.connect_timeout,
+            credential: self.credential,
         }
     }
 
@@ -561,13 +661,8 @@ impl Driver {
                     );
                     return;
                 };
-                let params = ConnectParams {
-                    endpoint: self.endpoint.clone(),
-                    token,
-                    session: self.engine.session_config().clone(),
-                    connect_timeout: self.connect_timeout,
-                    credential: self.credential,
-                };
+                self.fresh_token_retry_used = false;
+                let params = self.connect_params(token);
                 let kind = self.transport_kind;
                 self.pending_connect =
                     Some(Box::pin(
@@ -577,6 +672,7 @@ impl Driver {
             DriverAction::Disconnect => {
                 self.pending_token = None;
                 self.pending_connect = None;
+                self.pending_fresh_connect = None;
                 if let Some(link) = self.link.take() {
                     let _ = link.outgoing.try_send(Outgoing::Close);
                     if self.engine.state() == &SessionState::Stopping {

@@ -14,7 +14,7 @@ use voicewire_core::{SessionEvent, SessionMetrics, SessionState};
 use voicewire_protocol::SessionConfig;
 
 use crate::driver::{
-    COMMAND_CAPACITY, Command, Driver, DriverChannels, PUSHED_AUDIO_CAPACITY, Shared,
+    COMMAND_CAPACITY, Command, Driver, DriverChannels, DriverRemains, PUSHED_AUDIO_CAPACITY, Shared,
 };
 use crate::error::Error;
 use crate::options::SessionOptions;
@@ -44,14 +44,35 @@ pub struct RealtimeVoiceSession {
 }
 
 struct Inner {
-    commands: mpsc::Sender<Command>,
-    pushed: mpsc::Sender<AudioFrame>,
+    /// The current driver's command queue (a new one for every start).
+    commands: StdMutex<mpsc::Sender<Command>>,
+    /// The current driver's pushed-audio queue (a new one for every start).
+    pushed: StdMutex<mpsc::Sender<AudioFrame>>,
     events: Mutex<mpsc::Receiver<SessionEvent>>,
     state: watch::Receiver<SessionState>,
     shared: Arc<Shared>,
-    seed: StdMutex<Option<(SessionOptions, DriverChannels)>>,
-    driver_done: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    /// What the next `start()` needs; present while no driver runs.
+    seed: StdMutex<Option<Seed>>,
+    /// The options while a driver runs (the driver hands back the device and state channel).
+    parked_options: StdMutex<Option<SessionOptions>>,
+    /// The running (or finished, not yet reclaimed) driver.
+    driver: StdMutex<Option<tokio::task::JoinHandle<DriverRemains>>>,
+    /// Serializes `start()` and `stop()`.
+    lifecycle: Mutex<()>,
     started: AtomicBool,
+}
+
+/// What starting a driver takes: the options (without the device while one runs), the state
+/// channel, and the first start's channels (made in `new`, so commands given before `start`
+/// are queued for it).
+struct Seed {
+    options: SessionOptions,
+    state: watch::Sender<SessionState>,
+    first: Option<(
+        mpsc::Receiver<Command>,
+        mpsc::Sender<SessionEvent>,
+        mpsc::Receiver<AudioFrame>,
+    )>,
 }
 
 impl std::fmt::Debug for RealtimeVoiceSession {
@@ -75,22 +96,21 @@ impl RealtimeVoiceSession {
             call_id: StdMutex::new(None),
             events_dropped: std::sync::atomic::AtomicU64::new(0),
         });
-        let channels = DriverChannels {
-            commands: command_rx,
-            events: event_tx,
-            pushed: pushed_rx,
-            state: state_tx,
-            shared: Arc::clone(&shared),
-        };
         RealtimeVoiceSession {
             inner: Arc::new(Inner {
-                commands: command_tx,
-                pushed: pushed_tx,
+                commands: StdMutex::new(command_tx),
+                pushed: StdMutex::new(pushed_tx),
                 events: Mutex::new(event_rx),
                 state: state_rx,
                 shared,
-                seed: StdMutex::new(Some((options, channels))),
-                driver_done: StdMutex::new(None),
+                seed: StdMutex::new(Some(Seed {
+                    options,
+                    state: state_tx,
+                    first: Some((command_rx, event_tx, pushed_rx)),
+                })),
+                parked_options: StdMutex::new(None),
+                driver: StdMutex::new(None),
+                lifecycle: Mutex::new(()),
                 started: AtomicBool::new(false),
             }),
         }
@@ -99,36 +119,67 @@ impl RealtimeVoiceSession {
     /// Connects: token → transport → session configuration. Resolves once the session is
     /// live, or with the error that made it fail (an audio device that cannot start, refused
     /// credentials, a rate limit, an unreachable server). Must be called inside a tokio runtime.
+    ///
+    /// A session that failed to start, failed later, or was stopped can be started again
+    /// with the same options (a fresh connection, a fresh token fetch, the same event
+    /// stream: events not yet read are kept). Calling `start()` while the session runs is an
+    /// [`Error::Other`].
     pub async fn start(&self) -> Result<(), Error> {
-        if self.inner.started.swap(true, Ordering::SeqCst) {
-            return Err(Error::Other {
-                message: "start() was already called on this session".into(),
-            });
-        }
-        let seed = self
+        let lifecycle = self.inner.lifecycle.lock().await;
+        self.reclaim_finished_driver().await?;
+        let mut seed = self
             .inner
             .seed
             .lock()
             .map_err(|_| Error::other("session lock poisoned"))?
-            .take();
-        let Some((options, channels)) = seed else {
-            return Err(Error::other("start() was already called on this session"));
-        };
-        if options.transport == Transport::WebRtc
+            .take()
+            .ok_or_else(|| Error::other("start() was already called; the session is running"))?;
+        if seed.options.transport == Transport::WebRtc
             && !crate::transport::is_available(Transport::WebRtc)
         {
+            self.put_seed(seed);
             return Err(Error::Other {
                 message:
                     "the WebRTC transport is not available in this build; use Transport::WebSocket"
                         .into(),
             });
         }
-        let mut driver = Driver::new(options, channels);
-        driver.start_audio()?;
+        let (commands, events, pushed) = match seed.first.take() {
+            Some(first) => first,
+            None => self.fresh_channels(seed.options.event_capacity).await,
+        };
+        // A restart begins from Idle: the previous run's terminal state must not be taken for
+        // this run's outcome.
+        seed.state.send_replace(SessionState::Idle);
+        let channels = DriverChannels {
+            commands,
+            events,
+            pushed,
+            state: seed.state,
+            shared: Arc::clone(&self.inner.shared),
+        };
+        let mut driver = Driver::new(&mut seed.options, channels);
+        if let Err(e) = driver.start_audio() {
+            let remains = driver.into_remains();
+            seed.options.audio_device = remains.device;
+            self.put_seed(Seed {
+                options: seed.options,
+                state: remains.state,
+                first: None,
+            });
+            return Err(e);
+        }
+        self.inner.started.store(true, Ordering::SeqCst);
+        // Only the options stay behind while the driver runs; it hands back the rest.
+        let options = seed.options;
         let handle = tokio::spawn(driver.run());
-        if let Ok(mut slot) = self.inner.driver_done.lock() {
+        if let Ok(mut slot) = self.inner.driver.lock() {
             *slot = Some(handle);
         }
+        if let Ok(mut slot) = self.inner.parked_options.lock() {
+            *slot = Some(options);
+        }
+        drop(lifecycle);
         let mut state = self.inner.state.clone();
         loop {
             let current = state.borrow_and_update().clone();
@@ -146,25 +197,107 @@ impl RealtimeVoiceSession {
         }
     }
 
-    /// Stops the session and waits until it is closed. Safe to call more than once.
-    pub async fn stop(&self) -> Result<(), Error> {
-        if !self.inner.started.load(Ordering::SeqCst) || self.state().is_terminal() {
-            return Ok(());
+    fn put_seed(&self, seed: Seed) {
+        if let Ok(mut slot) = self.inner.seed.lock() {
+            *slot = Some(seed);
         }
-        let (tx, rx) = oneshot::channel();
-        if self.inner.commands.send(Command::Stop(tx)).await.is_ok() {
-            let _ = rx.await;
+    }
+
+    /// New queues for a restart. The event stream stays one stream for the application:
+    /// events the previous run left unread move to the new queue first.
+    async fn fresh_channels(
+        &self,
+        event_capacity: usize,
+    ) -> (
+        mpsc::Receiver<Command>,
+        mpsc::Sender<SessionEvent>,
+        mpsc::Receiver<AudioFrame>,
+    ) {
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_CAPACITY);
+        let (pushed_tx, pushed_rx) = mpsc::channel(PUSHED_AUDIO_CAPACITY);
+        let mut events = self.inner.events.lock().await;
+        let mut unread = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            unread.push(event);
         }
-        let handle = self
+        let (event_tx, event_rx) = mpsc::channel(event_capacity.max(16).max(unread.len()));
+        for event in unread {
+            let _ = event_tx.try_send(event);
+        }
+        *events = event_rx;
+        drop(events);
+        if let Ok(mut slot) = self.inner.commands.lock() {
+            *slot = command_tx;
+        }
+        if let Ok(mut slot) = self.inner.pushed.lock() {
+            *slot = pushed_tx;
+        }
+        (command_rx, event_tx, pushed_rx)
+    }
+
+    /// If the driver has ended (failed or stopped), takes back what it handed over so the
+    /// session can start again. A driver still running is left alone; one whose session
+    /// reached a terminal state is finishing and is waited for.
+    async fn reclaim_finished_driver(&self) -> Result<(), Error> {
+        let terminal = self.state().is_terminal();
+        let finished = self
             .inner
-            .driver_done
+            .driver
             .lock()
-            .ok()
-            .and_then(|mut h| h.take());
-        if let Some(handle) = handle {
-            let _ = handle.await;
+            .map_err(|_| Error::other("session lock poisoned"))?
+            .take_if(|h| terminal || h.is_finished());
+        if let Some(handle) = finished {
+            self.reclaim(handle).await;
         }
         Ok(())
+    }
+
+    async fn reclaim(&self, handle: tokio::task::JoinHandle<DriverRemains>) {
+        let Ok(remains) = handle.await else {
+            tracing::error!("the session driver panicked; the session cannot restart");
+            return;
+        };
+        let options = self
+            .inner
+            .parked_options
+            .lock()
+            .ok()
+            .and_then(|mut o| o.take());
+        if let Some(mut options) = options {
+            options.audio_device = remains.device;
+            self.put_seed(Seed {
+                options,
+                state: remains.state,
+                first: None,
+            });
+        }
+    }
+
+    /// Stops the session and waits until it is closed. Safe to call more than once.
+    pub async fn stop(&self) -> Result<(), Error> {
+        let _lifecycle = self.inner.lifecycle.lock().await;
+        if !self.inner.started.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let handle = self.inner.driver.lock().ok().and_then(|mut h| h.take());
+        let Some(handle) = handle else {
+            return Ok(());
+        };
+        if !handle.is_finished() {
+            let (tx, rx) = oneshot::channel();
+            if self.commands().send(Command::Stop(tx)).await.is_ok() {
+                let _ = rx.await;
+            }
+        }
+        self.reclaim(handle).await;
+        Ok(())
+    }
+
+    fn commands(&self) -> mpsc::Sender<Command> {
+        match self.inner.commands.lock() {
+            Ok(tx) => tx.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     async fn request(
@@ -175,8 +308,7 @@ impl RealtimeVoiceSession {
             return Err(Error::closed("the session has not been started"));
         }
         let (tx, rx) = oneshot::channel();
-        self.inner
-            .commands
+        self.commands()
             .send(make(tx))
             .await
             .map_err(|_| Error::closed("the session is not running"))?;
@@ -195,7 +327,7 @@ impl RealtimeVoiceSession {
     /// Fails only when the session has ended.
     pub fn set_muted(&self, muted: bool) -> Result<(), Error> {
         self.inner.shared.muted.store(muted, Ordering::SeqCst);
-        match self.inner.commands.try_send(Command::MuteChanged) {
+        match self.commands().try_send(Command::MuteChanged) {
             // Full: the driver is busy and applies the flag on its next turn anyway.
             Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -247,7 +379,11 @@ impl RealtimeVoiceSession {
     /// resampled to 24 kHz). For sessions without a capture device. Fails, dropping the
     /// frame, when the queue is full or the session is not running.
     pub fn push_audio(&self, frame: AudioFrame) -> Result<(), Error> {
-        self.inner.pushed.try_send(frame).map_err(|e| match e {
+        let pushed = match self.inner.pushed.lock() {
+            Ok(tx) => tx.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        pushed.try_send(frame).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Error::AudioDevice {
                 message: "pushed audio queue is full; frame dropped".into(),
             },
