@@ -115,6 +115,19 @@ impl SessionOptions {
         self
     }
 
+    /// Sets the handler for tool calls whose name has no handler registered with
+    /// [`Self::tool`].
+    ///
+    /// Use it when tools can appear after the session starts (a later `update_config`
+    /// declaring new functions) or when one function dispatches every name itself, as the
+    /// platform bindings do. It runs like any handler: on its own task, under
+    /// [`Self::tool_timeout`], its output or error answered to the model automatically.
+    /// Named handlers still take precedence.
+    pub fn fallback_tool_handler(mut self, handler: Arc<dyn ToolHandler>) -> Self {
+        self.tools.set_fallback(handler);
+        self
+    }
+
     /// Sets how long tool handlers may run.
     pub fn tool_timeout(mut self, timeout: Duration) -> Self {
         self.tools.timeout = timeout;

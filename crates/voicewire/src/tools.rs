@@ -2,9 +2,11 @@
 //!
 //! A registered handler runs on its own task, concurrently with other calls and with the
 //! session, under a timeout; its output (or an error object when it fails or times out) goes
-//! back to the model automatically. Calls without a handler are answered by the application
-//! with `RealtimeVoiceSession::send_tool_output` after it sees the `ToolCall` event (the
-//! event is emitted for every call either way).
+//! back to the model automatically. A call whose name has no handler goes to the registry's
+//! fallback handler when one is set (tools added later with `update_config`, or bindings that
+//! dispatch every name in one place); without either, the application answers it with
+//! `RealtimeVoiceSession::send_tool_output` after it sees the `ToolCall` event (the event is
+//! emitted for every call either way).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -22,10 +24,12 @@ pub trait ToolHandler: Send + Sync {
     async fn call(&self, call: ToolCall) -> Result<String, String>;
 }
 
-/// Handlers by tool name, plus the timeout they run under.
+/// Handlers by tool name, an optional catch-all, and the timeout they run under.
 #[derive(Clone)]
 pub struct ToolRegistry {
     handlers: HashMap<String, Arc<dyn ToolHandler>>,
+    /// Answers calls to names without a handler of their own.
+    fallback: Option<Arc<dyn ToolHandler>>,
     /// A handler that takes longer is abandoned and the model gets a timeout error.
     pub timeout: Duration,
 }
@@ -34,6 +38,7 @@ impl Default for ToolRegistry {
     fn default() -> Self {
         ToolRegistry {
             handlers: HashMap::new(),
+            fallback: None,
             timeout: Duration::from_secs(30),
         }
     }
@@ -45,6 +50,7 @@ impl fmt::Debug for ToolRegistry {
         names.sort();
         f.debug_struct("ToolRegistry")
             .field("tools", &names)
+            .field("fallback", &self.fallback.is_some())
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -56,14 +62,23 @@ impl ToolRegistry {
         self.handlers.insert(name.into(), handler);
     }
 
-    /// The handler for `name`.
-    pub fn get(&self, name: &str) -> Option<Arc<dyn ToolHandler>> {
-        self.handlers.get(name).cloned()
+    /// Sets the handler for calls whose name has no handler of its own (replacing any
+    /// earlier fallback).
+    ///
+    /// Without it, a call to a tool first declared in a later `update_config` reaches no
+    /// code until the application answers it by hand; with it, every call is answered.
+    pub fn set_fallback(&mut self, handler: Arc<dyn ToolHandler>) {
+        self.fallback = Some(handler);
     }
 
-    /// Whether any handler is registered.
+    /// The handler for `name`: its own if registered, otherwise the fallback, if any.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn ToolHandler>> {
+        self.handlers.get(name).or(self.fallback.as_ref()).cloned()
+    }
+
+    /// Whether no handler (named or fallback) is registered.
     pub fn is_empty(&self) -> bool {
-        self.handlers.is_empty()
+        self.handlers.is_empty() && self.fallback.is_none()
     }
 
     /// Runs `handler` under the timeout and turns failures into the output the model sees.
@@ -111,6 +126,44 @@ mod tests {
             item_id: "i".into(),
             response_id: None,
         }
+    }
+
+    fn answering(output: &'static str) -> Arc<dyn ToolHandler> {
+        Arc::new(FnToolHandler(move |_c: ToolCall| async move {
+            Ok::<_, String>(output.to_string())
+        }))
+    }
+
+    #[tokio::test]
+    async fn named_handlers_win_and_the_fallback_takes_the_rest() {
+        let mut registry = ToolRegistry::default();
+        assert!(registry.is_empty());
+        assert!(registry.get("anything").is_none());
+        registry.register("weather", answering("sunny"));
+        assert!(registry.get("time").is_none(), "no fallback yet");
+        registry.set_fallback(answering("fallback"));
+        assert!(!registry.is_empty());
+        let timeout = Duration::from_secs(1);
+        let weather = registry.get("weather").unwrap();
+        assert_eq!(
+            ToolRegistry::run(weather, call("weather"), timeout).await,
+            "sunny"
+        );
+        let time = registry.get("time").unwrap();
+        assert_eq!(
+            ToolRegistry::run(time, call("time"), timeout).await,
+            "fallback"
+        );
+        let debug = format!("{registry:?}");
+        assert!(debug.contains("fallback: true"), "{debug}");
+    }
+
+    #[test]
+    fn a_fallback_alone_makes_the_registry_non_empty() {
+        let mut registry = ToolRegistry::default();
+        registry.set_fallback(answering("x"));
+        assert!(!registry.is_empty());
+        assert!(registry.get("").is_some());
     }
 
     #[tokio::test]
