@@ -12,7 +12,8 @@ use voicewire::protocol::ClientEvent;
 use voicewire::{InterruptCause, RealtimeVoiceSession, SessionEvent};
 use voicewire_server::{AudioPace, EmulatorHandle, ObservedKind};
 
-/// Pulls `ms` of playback in 10 ms device frames; returns the frames of real audio consumed.
+/// Pulls `ms` of playback in 10 ms device frames at once; returns the frames of real audio
+/// consumed.
 fn pull_playback(handle: &ManualDeviceHandle, ms: u32) -> u64 {
     let mut buf = vec![0i16; 240];
     let mut real = 0u64;
@@ -22,16 +23,36 @@ fn pull_playback(handle: &ManualDeviceHandle, ms: u32) -> u64 {
     real
 }
 
-/// The `audio_end_ms` of every truncate the emulator received.
-fn observed_truncates(
+/// Plays exactly `ms` of real audio like a device, waiting for the driver to move more
+/// audio into the ring whenever it runs dry (no fixed sleeps: the wait ends on the condition).
+async fn play_exactly(handle: &ManualDeviceHandle, ms: u64) -> u64 {
+    let target = ms * 24;
+    let mut buf = vec![0i16; 240];
+    let mut real = 0u64;
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while real < target {
+            let want = usize::try_from((target - real).min(240)).unwrap();
+            let got = handle.pull_playback(&mut buf[..want]) as u64;
+            real += got;
+            if got == 0 {
+                // Let the driver's tick refill the ring.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    })
+    .await
+    .expect("the assistant audio reached the device");
+    real * 1000 / 24_000
+}
+
+/// Client events already observed (without waiting).
+fn drain_client_events(
     rx: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
-) -> Vec<(String, u64)> {
+) -> Vec<ClientEvent> {
     let mut out = Vec::new();
     while let Ok(o) = rx.try_recv() {
-        if let ObservedKind::ClientEvent(e) = &o.kind
-            && let ClientEvent::ConversationItemTruncate(t) = e.as_ref()
-        {
-            out.push((t.item_id.clone(), t.audio_end_ms));
+        if let ObservedKind::ClientEvent(e) = &o.kind {
+            out.push(e.as_ref().clone());
         }
     }
     out
@@ -47,18 +68,44 @@ async fn start_with_manual_device(
     (session, handle)
 }
 
-/// Waits until the playout buffer holds at least `ms` of audio for the device to pull
-/// (the driver moves audio into the device ring on its 10 ms tick).
-async fn wait_for_buffered_audio(session: &RealtimeVoiceSession, ms: u64) {
+/// Waits until the client has received at least `ms` of assistant audio.
+async fn wait_for_received_audio(session: &RealtimeVoiceSession, ms: u64) {
     tokio::time::timeout(common::HANG_GUARD, async {
         while session.metrics().audio_ms_received < ms {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        // One more driver tick so the ring is filled.
-        tokio::time::sleep(Duration::from_millis(50)).await;
     })
     .await
     .unwrap();
+}
+
+/// Client events observed until `done` says enough arrived (under the hang guard).
+async fn observe_client_events_until(
+    rx: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
+    mut done: impl FnMut(&[ClientEvent]) -> bool,
+) -> Vec<ClientEvent> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while !done(&seen) {
+            let o = rx.recv().await.unwrap();
+            if let ObservedKind::ClientEvent(e) = &o.kind {
+                seen.push(e.as_ref().clone());
+            }
+        }
+    })
+    .await
+    .expect("the client events reached the emulator");
+    seen
+}
+
+fn truncates(events: &[ClientEvent]) -> Vec<(String, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::ConversationItemTruncate(t) => Some((t.item_id.clone(), t.audio_end_ms)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -72,14 +119,10 @@ async fn barge_in_after_the_whole_answer_arrived_truncates_at_what_the_device_pl
         .await
         .unwrap();
     events_until(&session, |e| matches!(e, SessionEvent::Usage(_))).await;
-    wait_for_buffered_audio(&session, 1000).await;
+    wait_for_received_audio(&session, 1000).await;
 
-    let played_frames = pull_playback(&device, 700);
-    let played_ms = played_frames * 1000 / 24_000;
-    assert!(
-        played_ms >= 600,
-        "the device consumed real audio ({played_ms} ms)"
-    );
+    let played_ms = play_exactly(&device, 700).await;
+    assert_eq!(played_ms, 700, "the device consumed real audio");
 
     // The user speaks: real speech into the microphone, paced like a microphone.
     let (format, speech) = read_wav(&fixture("speech_stop_24k.wav")).unwrap();
@@ -111,9 +154,10 @@ async fn barge_in_after_the_whole_answer_arrived_truncates_at_what_the_device_pl
     );
 
     // The emulator received exactly that truncate.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let truncates = observed_truncates(&mut observed);
-    assert_eq!(truncates, vec![(item_id.clone().unwrap(), reported)]);
+    let mut seen =
+        observe_client_events_until(&mut observed, |events| !truncates(events).is_empty()).await;
+    seen.extend(drain_client_events(&mut observed));
+    assert_eq!(truncates(&seen), vec![(item_id.clone().unwrap(), reported)]);
     // No audio of the cut answer is played after the flush.
     assert_eq!(pull_playback(&device, 200), 0, "playback stopped at once");
     pushing.abort();
@@ -134,8 +178,7 @@ async fn manual_interrupt_mid_stream_cancels_and_truncates_at_what_was_played() 
         matches!(e, SessionEvent::AssistantAudioStarted { .. })
     })
     .await;
-    wait_for_buffered_audio(&session, 400).await;
-    let played_ms = pull_playback(&device, 300) * 1000 / 24_000;
+    let played_ms = play_exactly(&device, 300).await;
     session.interrupt().await.unwrap();
     let events = events_until(&session, |e| matches!(e, SessionEvent::Interrupted { .. })).await;
     let Some(SessionEvent::Interrupted {
@@ -151,18 +194,18 @@ async fn manual_interrupt_mid_stream_cancels_and_truncates_at_what_was_played() 
         reported.abs_diff(played_ms) <= 10,
         "truncated at {reported}, played {played_ms}"
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut saw_cancel = false;
-    let mut truncates = Vec::new();
-    while let Ok(o) = observed.try_recv() {
-        if let ObservedKind::ClientEvent(e) = &o.kind {
-            match e.as_ref() {
-                ClientEvent::ResponseCancel(_) => saw_cancel = true,
-                ClientEvent::ConversationItemTruncate(t) => truncates.push(t.audio_end_ms),
-                _ => {}
-            }
-        }
-    }
+    let mut seen = observe_client_events_until(&mut observed, |events| {
+        !truncates(events).is_empty()
+            && events
+                .iter()
+                .any(|e| matches!(e, ClientEvent::ResponseCancel(_)))
+    })
+    .await;
+    seen.extend(drain_client_events(&mut observed));
+    let saw_cancel = seen
+        .iter()
+        .any(|e| matches!(e, ClientEvent::ResponseCancel(_)));
+    let truncates: Vec<u64> = truncates(&seen).into_iter().map(|(_, ms)| ms).collect();
     assert!(saw_cancel, "a manual interrupt cancels the response");
     assert_eq!(truncates, vec![*reported]);
     session.stop().await.unwrap();

@@ -106,7 +106,18 @@ async fn push_to_talk_commits_on_release_and_gets_an_answer() {
     session.start().await.unwrap();
     session.start_talking().await.unwrap();
     push_wav(&session, "speech_shopping_16k.wav").await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Pushed audio and commands travel on separate queues: release only once the driver has
+    // sent (nearly) all of the speech, so the commit covers it.
+    let (format, samples) = read_wav(&fixture("speech_shopping_16k.wav")).unwrap();
+    let speech_ms = (samples.len() / usize::from(format.channels)) as u64 * 1000
+        / u64::from(format.sample_rate);
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while session.metrics().audio_ms_sent + 100 < speech_ms {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the pushed speech went out");
     session.stop_talking().await.unwrap();
     let events = events_until(&session, |e| {
         matches!(e, SessionEvent::AssistantTranscriptFinal { .. })
@@ -148,8 +159,24 @@ async fn update_config_mid_session_is_sent_and_kept_live() {
         .update_config(SessionConfig::default().with_instructions("Answer in French."))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let sent = drain_client_events(&mut observed);
+    // Wait for the second session.update to reach the emulator (no fixed sleep).
+    let mut sent = Vec::new();
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while sent
+            .iter()
+            .filter(|e| matches!(e, ClientEvent::SessionUpdate(_)))
+            .count()
+            < 2
+        {
+            let o = observed.recv().await.unwrap();
+            if let ObservedKind::ClientEvent(e) = &o.kind {
+                sent.push(e.as_ref().clone());
+            }
+        }
+    })
+    .await
+    .expect("the update reached the emulator");
+    sent.extend(drain_client_events(&mut observed));
     let updates: Vec<String> = sent
         .iter()
         .filter_map(|e| match e {
