@@ -95,19 +95,21 @@ async fn a_tool_added_by_update_config_is_answered_by_the_fallback() {
     session.start().await.unwrap();
 
     // `clock` exists only from this update on; no handler was registered for it by name.
-    let mut update = SessionConfig::default();
-    update.tools = Some(vec![
-        Tool::function(
-            "weather",
-            "The weather",
-            serde_json::json!({"type": "object"}),
-        ),
-        Tool::function(
-            "clock",
-            "The time in a zone",
-            serde_json::json!({"type": "object", "properties": {"zone": {"type": "string"}}}),
-        ),
-    ]);
+    let update = SessionConfig {
+        tools: Some(vec![
+            Tool::function(
+                "weather",
+                "The weather",
+                serde_json::json!({"type": "object"}),
+            ),
+            Tool::function(
+                "clock",
+                "The time in a zone",
+                serde_json::json!({"type": "object", "properties": {"zone": {"type": "string"}}}),
+            ),
+        ]),
+        ..SessionConfig::default()
+    };
     session.update_config(update).await.unwrap();
     wait_for_declared_tool(&mut observed, "clock").await;
 
