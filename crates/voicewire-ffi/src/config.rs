@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use voicewire::protocol as wire;
 
 use crate::error::VoiceError;
@@ -122,84 +121,109 @@ fn invalid(what: &str, e: impl std::fmt::Display) -> VoiceError {
     }
 }
 
+impl From<OutputModality> for wire::session::Modality {
+    fn from(modality: OutputModality) -> Self {
+        match modality {
+            OutputModality::Audio => wire::session::Modality::Audio,
+            OutputModality::Text => wire::session::Modality::Text,
+        }
+    }
+}
+
+impl TurnDetectionConfig {
+    /// The protocol's turn detection: `None` for manual turns (sent as `null`).
+    fn to_wire(&self) -> Result<Option<wire::TurnDetection>, VoiceError> {
+        Ok(match self {
+            TurnDetectionConfig::ServerVad {
+                threshold,
+                prefix_padding_ms,
+                silence_duration_ms,
+            } => {
+                // JSON has no NaN or infinity: serde would quietly send `null` (the server
+                // default) instead of what the app asked for.
+                if let Some(t) = threshold
+                    && !t.is_finite()
+                {
+                    return Err(invalid("server VAD threshold", t));
+                }
+                Some(wire::TurnDetection::ServerVad {
+                    threshold: *threshold,
+                    prefix_padding_ms: *prefix_padding_ms,
+                    silence_duration_ms: *silence_duration_ms,
+                    idle_timeout_ms: None,
+                    create_response: None,
+                    interrupt_response: None,
+                })
+            }
+            TurnDetectionConfig::SemanticVad { eagerness } => {
+                Some(wire::TurnDetection::SemanticVad {
+                    // An open enum: names this version does not know are passed through.
+                    eagerness: eagerness.as_deref().map(wire::session::Eagerness::from),
+                    create_response: None,
+                    interrupt_response: None,
+                })
+            }
+            TurnDetectionConfig::Manual => None,
+        })
+    }
+}
+
+impl FunctionToolConfig {
+    /// The protocol's function tool; the schema text must be JSON.
+    fn to_wire(&self) -> Result<wire::session::Tool, VoiceError> {
+        let parameters = match &self.parameters_json {
+            Some(text) => Some(
+                serde_json::from_str::<serde_json::Value>(text)
+                    .map_err(|e| invalid(&format!("parameters JSON of tool `{}`", self.name), e))?,
+            ),
+            None => None,
+        };
+        Ok(wire::session::Tool::Function(wire::session::FunctionTool {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            parameters,
+        }))
+    }
+}
+
 impl TryFrom<&SessionConfig> for wire::SessionConfig {
     type Error = VoiceError;
 
-    /// Builds the GA JSON shape and lets the protocol crate parse it, so its open enums and
-    /// validation apply exactly as for Rust users.
+    /// Fills the protocol's typed configuration field by field, so the wire JSON is exactly
+    /// what a Rust app building the same `SessionConfig` sends. Absent fields stay absent
+    /// (a partial update keeps them); `Manual` turn detection is an explicit `null`.
     fn try_from(config: &SessionConfig) -> Result<Self, VoiceError> {
-        let mut session = serde_json::Map::new();
-        if let Some(instructions) = &config.instructions {
-            session.insert("instructions".into(), json!(instructions));
-        }
-        if let Some(modalities) = &config.output_modalities {
-            let names: Vec<&str> = modalities
-                .iter()
-                .map(|m| match m {
-                    OutputModality::Audio => "audio",
-                    OutputModality::Text => "text",
-                })
-                .collect();
-            session.insert("output_modalities".into(), json!(names));
-        }
-        let mut input = serde_json::Map::new();
+        let mut session = wire::SessionConfig {
+            instructions: config.instructions.clone(),
+            output_modalities: config
+                .output_modalities
+                .as_ref()
+                .map(|list| list.iter().copied().map(Into::into).collect()),
+            ..wire::SessionConfig::default()
+        };
         if let Some(turn_detection) = &config.turn_detection {
-            let value = match turn_detection {
-                TurnDetectionConfig::ServerVad {
-                    threshold,
-                    prefix_padding_ms,
-                    silence_duration_ms,
-                } => {
-                    let mut v = json!({ "type": "server_vad" });
-                    if let Some(t) = threshold {
-                        v["threshold"] = json!(t);
-                    }
-                    if let Some(p) = prefix_padding_ms {
-                        v["prefix_padding_ms"] = json!(p);
-                    }
-                    if let Some(s) = silence_duration_ms {
-                        v["silence_duration_ms"] = json!(s);
-                    }
-                    v
-                }
-                TurnDetectionConfig::SemanticVad { eagerness } => match eagerness {
-                    Some(e) => json!({ "type": "semantic_vad", "eagerness": e }),
-                    None => json!({ "type": "semantic_vad" }),
-                },
-                TurnDetectionConfig::Manual => Value::Null,
-            };
-            input.insert("turn_detection".into(), value);
+            session.audio_input_mut().turn_detection =
+                wire::Nullable::from(turn_detection.to_wire()?);
         }
         if let Some(model) = &config.input_transcription_model {
-            input.insert("transcription".into(), json!({ "model": model }));
-        }
-        let mut audio = serde_json::Map::new();
-        if !input.is_empty() {
-            audio.insert("input".into(), Value::Object(input));
+            session.audio_input_mut().transcription =
+                wire::Nullable::Value(wire::session::TranscriptionConfig {
+                    model: Some(model.clone()),
+                    ..Default::default()
+                });
         }
         if let Some(voice) = &config.voice {
-            audio.insert("output".into(), json!({ "voice": voice }));
-        }
-        if !audio.is_empty() {
-            session.insert("audio".into(), Value::Object(audio));
+            session = session.with_voice(voice.as_str());
         }
         if let Some(tools) = &config.tools {
-            let mut list = Vec::with_capacity(tools.len());
-            for tool in tools {
-                let mut t = json!({ "type": "function", "name": tool.name });
-                if let Some(d) = &tool.description {
-                    t["description"] = json!(d);
-                }
-                if let Some(p) = &tool.parameters_json {
-                    let schema: Value =
-                        serde_json::from_str(p).map_err(|e| invalid("tool parameters JSON", e))?;
-                    t["parameters"] = schema;
-                }
-                list.push(t);
-            }
-            session.insert("tools".into(), Value::Array(list));
+            session.tools = Some(
+                tools
+                    .iter()
+                    .map(FunctionToolConfig::to_wire)
+                    .collect::<Result<_, _>>()?,
+            );
         }
-        serde_json::from_value(Value::Object(session)).map_err(|e| invalid("session config", e))
+        Ok(session)
     }
 }
 
@@ -214,11 +238,20 @@ pub struct ReconnectConfig {
     pub connect_timeout_ms: u64,
 }
 
+/// The longest duration taken from the app (30 days): longer is "never" in practice, and
+/// a bound keeps every `Instant + duration` in the engine far from overflowing.
+const MAX_APP_DURATION_MS: u64 = 30 * 24 * 60 * 60 * 1000;
+
+/// `ms` from the app as a duration, capped at [`MAX_APP_DURATION_MS`].
+pub(crate) fn app_duration(ms: u64) -> Duration {
+    Duration::from_millis(ms.min(MAX_APP_DURATION_MS))
+}
+
 impl ReconnectConfig {
     fn apply(&self, mut policy: voicewire::ReconnectPolicy) -> voicewire::ReconnectPolicy {
         policy.enabled = self.enabled;
         policy.max_attempts = self.max_attempts;
-        policy.connect_timeout = Duration::from_millis(self.connect_timeout_ms);
+        policy.connect_timeout = app_duration(self.connect_timeout_ms);
         policy
     }
 }
@@ -234,7 +267,8 @@ pub struct SessionOptions {
     pub session: SessionConfig,
     /// Retry policy; absent keeps the engine default.
     pub reconnect: Option<ReconnectConfig>,
-    /// How long a tool handler may run before the model is told it timed out, ms.
+    /// How long a tool handler may run before the model is told it timed out, ms (values
+    /// above 30 days count as 30 days, as do the other durations here).
     pub tool_timeout_ms: Option<u64>,
     /// How often `AudioLevels` events are sent, ms; 0 turns them off; absent = 100 ms.
     pub levels_interval_ms: Option<u64>,
@@ -254,11 +288,11 @@ impl SessionOptions {
             options.reconnect = reconnect.apply(options.reconnect);
         }
         if let Some(ms) = self.tool_timeout_ms {
-            options = options.tool_timeout(Duration::from_millis(ms));
+            options = options.tool_timeout(app_duration(ms));
         }
         match self.levels_interval_ms {
             Some(0) => options.levels_interval = None,
-            Some(ms) => options.levels_interval = Some(Duration::from_millis(ms)),
+            Some(ms) => options.levels_interval = Some(app_duration(ms)),
             None => {}
         }
         Ok(options)
@@ -268,49 +302,205 @@ impl SessionOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+    use wire::session::{Eagerness, FunctionTool, Modality, Tool, TranscriptionConfig};
+    use wire::{ClientEvent, Dialect, Nullable, TurnDetection};
+
+    fn weather_tool() -> FunctionToolConfig {
+        FunctionToolConfig {
+            name: "get_weather".into(),
+            description: Some("weather".into()),
+            parameters_json: Some(
+                r#"{"type":"object","properties":{"city":{"type":"string"}}}"#.into(),
+            ),
+        }
+    }
+
+    /// The same configuration built with the Rust API's types and builders.
+    fn rust_api_equivalent() -> wire::SessionConfig {
+        let mut config = wire::SessionConfig::default()
+            .with_instructions("be brief")
+            .with_voice("marin")
+            .with_turn_detection(None);
+        config.output_modalities = Some(vec![Modality::Text]);
+        config.audio_input_mut().transcription = Nullable::Value(TranscriptionConfig {
+            model: Some("gpt-4o-transcribe".into()),
+            ..Default::default()
+        });
+        config.tools = Some(vec![Tool::function(
+            "get_weather",
+            "weather",
+            json!({"type":"object","properties":{"city":{"type":"string"}}}),
+        )]);
+        config
+    }
 
     #[test]
-    fn session_config_becomes_the_ga_shape() {
+    fn ffi_config_sends_the_same_wire_json_as_the_rust_api() {
         let config = SessionConfig {
             instructions: Some("be brief".into()),
             voice: Some("marin".into()),
             output_modalities: Some(vec![OutputModality::Text]),
             turn_detection: Some(TurnDetectionConfig::Manual),
             input_transcription_model: Some("gpt-4o-transcribe".into()),
-            tools: Some(vec![FunctionToolConfig {
-                name: "get_weather".into(),
-                description: Some("weather".into()),
-                parameters_json: Some(r#"{"type":"object"}"#.into()),
-            }]),
+            tools: Some(vec![weather_tool()]),
         };
-        let wire = wire::SessionConfig::try_from(&config).unwrap();
-        let json = serde_json::to_value(&wire).unwrap();
-        assert_eq!(json["instructions"], "be brief");
-        assert_eq!(json["output_modalities"], json!(["text"]));
-        assert_eq!(json["audio"]["output"]["voice"], "marin");
-        assert_eq!(json["audio"]["input"]["turn_detection"], Value::Null);
-        assert_eq!(json["tools"][0]["parameters"]["type"], "object");
+        let from_ffi = wire::SessionConfig::try_from(&config).unwrap();
+        let from_rust = rust_api_equivalent();
+        assert_eq!(from_ffi, from_rust);
+        for dialect in [Dialect::Ga, Dialect::Beta] {
+            let ffi_event = ClientEvent::session_update(from_ffi.clone())
+                .encode(dialect)
+                .unwrap();
+            let rust_event = ClientEvent::session_update(from_rust.clone())
+                .encode(dialect)
+                .unwrap();
+            assert_eq!(ffi_event, rust_event, "{dialect:?}");
+        }
+        // And the wire text decodes back to the same configuration.
+        let json = serde_json::to_string(&from_ffi).unwrap();
+        let decoded: wire::SessionConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(decoded, from_ffi);
+        let value: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["output_modalities"], json!(["text"]));
+        assert_eq!(value["audio"]["output"]["voice"], "marin");
+        assert_eq!(value["audio"]["input"]["turn_detection"], Value::Null);
+        assert_eq!(value["tools"][0]["type"], "function");
+        assert_eq!(value["tools"][0]["parameters"]["type"], "object");
     }
 
     #[test]
-    fn invalid_tool_schema_is_a_typed_error() {
+    fn vad_settings_map_onto_the_protocol_variants() {
+        let server = SessionConfig {
+            turn_detection: Some(TurnDetectionConfig::ServerVad {
+                threshold: Some(0.6),
+                prefix_padding_ms: Some(200),
+                silence_duration_ms: None,
+            }),
+            ..SessionConfig::default()
+        };
+        let wire = wire::SessionConfig::try_from(&server).unwrap();
+        let Nullable::Value(TurnDetection::ServerVad {
+            threshold,
+            prefix_padding_ms,
+            silence_duration_ms,
+            ..
+        }) = wire.turn_detection()
+        else {
+            panic!("server VAD expected: {wire:?}");
+        };
+        assert_eq!(
+            (*threshold, *prefix_padding_ms, *silence_duration_ms),
+            (Some(0.6), Some(200), None)
+        );
+
+        let semantic = SessionConfig {
+            turn_detection: Some(TurnDetectionConfig::SemanticVad {
+                eagerness: Some("high".into()),
+            }),
+            ..SessionConfig::default()
+        };
+        let wire = wire::SessionConfig::try_from(&semantic).unwrap();
+        assert_eq!(
+            wire.turn_detection(),
+            Nullable::Value(&TurnDetection::SemanticVad {
+                eagerness: Some(Eagerness::High),
+                create_response: None,
+                interrupt_response: None,
+            })
+        );
+    }
+
+    #[test]
+    fn invalid_tool_schema_is_a_typed_error_naming_the_tool() {
         let config = SessionConfig {
             tools: Some(vec![FunctionToolConfig {
-                name: "x".into(),
+                name: "lookup".into(),
                 description: None,
                 parameters_json: Some("{not json".into()),
             }]),
             ..SessionConfig::default()
         };
-        assert!(matches!(
-            wire::SessionConfig::try_from(&config),
-            Err(VoiceError::Other { .. })
-        ));
+        match wire::SessionConfig::try_from(&config) {
+            Err(VoiceError::Other { detail }) => assert!(detail.contains("lookup"), "{detail}"),
+            other => panic!("expected a typed error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_non_finite_threshold_is_refused_not_sent_as_null() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let config = SessionConfig {
+                turn_detection: Some(TurnDetectionConfig::ServerVad {
+                    threshold: Some(bad),
+                    prefix_padding_ms: None,
+                    silence_duration_ms: None,
+                }),
+                ..SessionConfig::default()
+            };
+            assert!(matches!(
+                wire::SessionConfig::try_from(&config),
+                Err(VoiceError::Other { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_tool_without_schema_or_description_has_neither_key() {
+        let config = SessionConfig {
+            tools: Some(vec![FunctionToolConfig {
+                name: "ping".into(),
+                description: None,
+                parameters_json: None,
+            }]),
+            ..SessionConfig::default()
+        };
+        let wire = wire::SessionConfig::try_from(&config).unwrap();
+        assert_eq!(
+            wire.tools,
+            Some(vec![Tool::Function(FunctionTool {
+                name: "ping".into(),
+                description: None,
+                parameters: None,
+            })])
+        );
+        assert_eq!(
+            serde_json::to_value(&wire).unwrap(),
+            json!({"tools":[{"type":"function","name":"ping"}]})
+        );
     }
 
     #[test]
     fn an_empty_update_stays_empty() {
         let wire = wire::SessionConfig::try_from(&SessionConfig::default()).unwrap();
         assert_eq!(serde_json::to_value(&wire).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn huge_durations_are_capped() {
+        let options = SessionOptions {
+            endpoint: EndpointConfig {
+                api_base: "http://127.0.0.1:1/v1".into(),
+                relay_url: None,
+                model: None,
+            },
+            transport: TransportKind::WebSocket,
+            session: SessionConfig::default(),
+            reconnect: Some(ReconnectConfig {
+                enabled: true,
+                max_attempts: u32::MAX,
+                connect_timeout_ms: u64::MAX,
+            }),
+            tool_timeout_ms: Some(u64::MAX),
+            levels_interval_ms: Some(u64::MAX),
+        };
+        let rust = options
+            .to_rust(voicewire::TokenSource::api_key("sk-test"))
+            .unwrap();
+        let cap = Duration::from_millis(MAX_APP_DURATION_MS);
+        assert_eq!(rust.tools.timeout, cap);
+        assert_eq!(rust.reconnect.connect_timeout, cap);
+        assert_eq!(rust.levels_interval, Some(cap));
+        assert_eq!(rust.reconnect.max_attempts, u32::MAX);
     }
 }

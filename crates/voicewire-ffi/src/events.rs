@@ -339,7 +339,11 @@ pub enum SessionEvent {
     },
     /// Something went wrong; `recoverable` says whether the session carries on.
     Error {
-        /// Machine-readable code.
+        /// Machine-readable code to switch on: a stable snake_case `ErrorKind` code for
+        /// connection failures (`auth`, `network`, `rate_limited`, `protocol`,
+        /// `session_expired`, `audio_device`, `closed`, `other`), `malformed_event` /
+        /// `invalid_audio` / `events_dropped` for local conditions, or the server's own
+        /// `error.code`. Never a Rust type name.
         code: Option<String>,
         /// Human-readable message.
         message: String,

@@ -72,8 +72,9 @@ impl std::fmt::Debug for RealtimeVoiceSession {
 
 #[uniffi::export]
 impl RealtimeVoiceSession {
-    /// A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
-    /// `options.session.tools` (it is never called when no tools are configured).
+    /// A session in the `Idle` state. `tool_handler` answers every tool call, whether the
+    /// tool was named in `options.session.tools` or added later with `update_config` (it is
+    /// never called when no tools are configured).
     ///
     /// The handler is required rather than optional because uniffi-bindgen-react-native
     /// 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
@@ -88,12 +89,11 @@ impl RealtimeVoiceSession {
         let token_source =
             voicewire::TokenSource::Provider(Arc::new(ForeignTokenProvider(token_provider)));
         let mut rust_options = options.to_rust(token_source)?;
-        let adapter: Arc<dyn voicewire::ToolHandler> = Arc::new(ForeignToolHandler(tool_handler));
-        for tool in options.session.tools.iter().flatten() {
-            rust_options
-                .tools
-                .register(tool.name.clone(), Arc::clone(&adapter));
-        }
+        // The catch-all, not one registration per configured name: tools added later by
+        // `update_config` must reach the app's handler too.
+        rust_options
+            .tools
+            .set_fallback(Arc::new(ForeignToolHandler(tool_handler)));
         rust_options.audio_device = audio.into_device()?;
         Ok(Arc::new(RealtimeVoiceSession {
             inner: voicewire::RealtimeVoiceSession::new(rust_options),
@@ -132,11 +132,8 @@ impl RealtimeVoiceSession {
         runtime::run(async move { inner.send_text(text).await.map_err(VoiceError::from) }).await
     }
 
-    /// Changes the session configuration (absent fields are kept).
-    ///
-    /// Tools first named here are not routed to the session's `ToolHandler` (the engine
-    /// registers handlers only at creation): answer their calls with
-    /// [`Self::send_tool_output`], or name every tool in the initial configuration.
+    /// Changes the session configuration (absent fields are kept). Calls to tools first
+    /// named here go to the session's `ToolHandler` like any other.
     pub async fn update_config(&self, update: SessionConfig) -> Result<(), VoiceError> {
         let update = voicewire::SessionConfig::try_from(&update)?;
         let inner = self.inner.clone();
@@ -144,7 +141,8 @@ impl RealtimeVoiceSession {
             .await
     }
 
-    /// Answers a tool call that no handler answered.
+    /// Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+    /// for apps that answer from elsewhere, e.g. after asking the user).
     pub async fn send_tool_output(
         &self,
         call_id: String,
@@ -247,5 +245,175 @@ impl RealtimeVoiceSession {
             listeners.push(abort.clone());
         }
         Arc::new(TaskHandle::new(abort))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use voicewire_server::{Emulator, EmulatorConfig, EmulatorHandle, Scenario};
+
+    use super::*;
+    use crate::config::{EndpointConfig, FunctionToolConfig, TransportKind};
+    use crate::services::ClientToken;
+
+    const API_KEY: &str = "sk-voicewire-ffi-unit";
+    /// Bound so a broken test fails instead of hanging (never a performance assertion).
+    const HANG_GUARD: Duration = Duration::from_secs(60);
+
+    struct Token(&'static str);
+
+    #[async_trait]
+    impl TokenProvider for Token {
+        async fn fetch_token(&self) -> Result<Arc<ClientToken>, VoiceError> {
+            Ok(ClientToken::new(self.0.to_owned(), None))
+        }
+    }
+
+    /// A foreign-style handler that answers with the tool name and its arguments.
+    struct EchoTools;
+
+    #[async_trait]
+    impl ToolHandler for EchoTools {
+        async fn call_tool(&self, call: crate::ToolCall) -> Result<String, VoiceError> {
+            Ok(format!(
+                r#"{{"tool":"{}","args":{}}}"#,
+                call.name, call.arguments
+            ))
+        }
+    }
+
+    async fn emulator(scenario: Option<Scenario>) -> EmulatorHandle {
+        Emulator::start(EmulatorConfig {
+            api_key: Some(API_KEY.to_owned()),
+            scenario,
+            ..EmulatorConfig::default()
+        })
+        .await
+        .expect("emulator starts")
+    }
+
+    fn session(emu: &EmulatorHandle, key: &'static str) -> Arc<RealtimeVoiceSession> {
+        let options = SessionOptions {
+            endpoint: EndpointConfig {
+                api_base: emu.http_base(),
+                relay_url: None,
+                model: None,
+            },
+            transport: TransportKind::WebSocket,
+            session: SessionConfig {
+                instructions: Some("You are a test agent.".into()),
+                ..SessionConfig::default()
+            },
+            reconnect: None,
+            tool_timeout_ms: None,
+            levels_interval_ms: Some(0),
+        };
+        RealtimeVoiceSession::new(
+            options,
+            Arc::new(Token(key)),
+            Arc::new(EchoTools),
+            AudioChoice::NoDevice,
+        )
+        .unwrap()
+    }
+
+    /// Reads events until `pred` matches one, returning it.
+    async fn event_matching(
+        session: &RealtimeVoiceSession,
+        pred: impl Fn(&SessionEvent) -> bool,
+    ) -> SessionEvent {
+        tokio::time::timeout(HANG_GUARD, async {
+            loop {
+                let event = session.next_event().await.expect("session ended first");
+                if pred(&event) {
+                    return event;
+                }
+            }
+        })
+        .await
+        .expect("event within the hang guard")
+    }
+
+    #[tokio::test]
+    async fn a_tool_added_by_update_config_reaches_the_apps_handler() {
+        let scenario = Scenario::parse(
+            r#"{"turns":[
+                {"tool_calls":[{"name":"clock","call_id":"call_clock","arguments":{"zone":"UTC"}}]},
+                {"reply":"Done."}
+            ]}"#,
+        )
+        .unwrap();
+        let emu = emulator(Some(scenario)).await;
+        let mut observed = emu.observe();
+        let session = session(&emu, API_KEY);
+        session.start().await.unwrap();
+        session
+            .update_config(SessionConfig {
+                tools: Some(vec![FunctionToolConfig {
+                    name: "clock".into(),
+                    description: Some("The time".into()),
+                    parameters_json: Some(r#"{"type":"object"}"#.into()),
+                }]),
+                ..SessionConfig::default()
+            })
+            .await
+            .unwrap();
+        session.send_text("what time is it".into()).await.unwrap();
+        let output = tokio::time::timeout(HANG_GUARD, async {
+            loop {
+                let o = observed.recv().await.unwrap();
+                if let voicewire_server::ObservedKind::ClientEvent(e) = &o.kind
+                    && let voicewire::protocol::ClientEvent::ConversationItemCreate(c) = e.as_ref()
+                {
+                    let item = serde_json::to_value(&c.item).unwrap();
+                    if item["type"] == "function_call_output" {
+                        return item;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the handler's output reached the server");
+        assert_eq!(output["call_id"], "call_clock");
+        let answer: serde_json::Value =
+            serde_json::from_str(output["output"].as_str().unwrap()).unwrap();
+        assert_eq!(answer["tool"], "clock");
+        assert_eq!(answer["args"]["zone"], "UTC");
+        event_matching(
+            &session,
+            |e| matches!(e, SessionEvent::AssistantTranscriptFinal { text, .. } if text == "Done."),
+        )
+        .await;
+        session.stop().await.unwrap();
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn error_events_carry_stable_snake_case_codes() {
+        let emu = emulator(None).await;
+        let session = session(&emu, "sk-refused");
+        assert!(matches!(
+            session.start().await,
+            Err(VoiceError::Auth { .. })
+        ));
+        let event = event_matching(&session, |e| matches!(e, SessionEvent::Error { .. })).await;
+        let SessionEvent::Error {
+            code, recoverable, ..
+        } = event
+        else {
+            unreachable!()
+        };
+        let code = code.expect("connection failures carry a code");
+        assert_eq!(code, voicewire::ErrorKind::Auth.code());
+        assert!(voicewire::ErrorKind::ALL_CODES.contains(&code.as_str()));
+        assert!(
+            code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{code}"
+        );
+        assert!(!recoverable);
+        emu.shutdown().await;
     }
 }

@@ -22,11 +22,8 @@ struct StaticToken;
 
 #[async_trait]
 impl TokenProvider for StaticToken {
-    async fn fetch_token(&self) -> Result<ClientToken, VoiceError> {
-        Ok(ClientToken {
-            value: API_KEY.to_owned(),
-            expires_at: None,
-        })
+    async fn fetch_token(&self) -> Result<Arc<ClientToken>, VoiceError> {
+        Ok(ClientToken::new(API_KEY.to_owned(), None))
     }
 }
 
