@@ -841,8 +841,8 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 ///   (the final transcript carries the full text);
 /// - everything else (state changes, errors, final transcripts, tool calls, speech and audio
 ///   markers, raw events) always waits; past [`OUTBOX_HARD_LIMIT`] events the oldest delta is
-///   evicted first, and only a reader that stays away for thousands of turns loses the oldest
-///   of those.
+///   evicted first, then the oldest raw event, and only a reader that stays away for
+///   thousands of turns loses the oldest of the rest.
 ///
 /// Every drop is counted ([`Shared::events_dropped`]); once the reader catches up it receives
 /// one `Error { code: "events_dropped", recoverable: true }` notice saying how many.
@@ -927,7 +927,16 @@ impl EventOutbox {
         }
         self.queue.push_back(event);
         if self.queue.len() > OUTBOX_HARD_LIMIT {
-            let victim = self.queue.iter().position(Self::is_delta).unwrap_or(0);
+            let victim = self
+                .queue
+                .iter()
+                .position(Self::is_delta)
+                .or_else(|| {
+                    self.queue
+                        .iter()
+                        .position(|e| matches!(e, SessionEvent::Raw(_)))
+                })
+                .unwrap_or(0);
             self.queue.remove(victim);
             self.dropped(shared, 1);
         }

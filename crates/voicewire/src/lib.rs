@@ -17,9 +17,13 @@
 //!   backend URL) and [`MintingClient`] for Rust backends.
 //! - [`run`]: one-call helpers (a WAV file in, a WAV file out; one text turn).
 //!
-//! Every queue is bounded: events to the app ([`SessionOptions::event_capacity`]; levels and
-//! metrics snapshots may drop, transcripts/tool calls/errors never do), commands (callers
-//! wait), pushed audio (`push_audio` fails when full), transport queues (back-pressure).
+//! Every queue is bounded: events to the app ([`SessionOptions::event_capacity`]; the session
+//! never waits for a slow reader: levels and metrics snapshots that do not fit are dropped,
+//! transcript deltas wait in a bounded overflow, and state changes, final transcripts,
+//! tool calls and errors always wait to be read; drops are counted by
+//! [`RealtimeVoiceSession::events_dropped`] and announced with an `events_dropped` error
+//! event), commands (callers wait; `set_muted` never fails on a full queue), pushed audio
+//! (`push_audio` fails when full), transport queues (back-pressure).
 
 pub mod auth;
 mod driver;
