@@ -109,3 +109,77 @@ async fn a_refused_token_on_reconnect_is_replaced_by_a_fresh_one() {
     assert_eq!(opened, 2, "the first session and the re-authenticated one");
     emu.shutdown().await;
 }
+
+/// A WebSocket endpoint on loopback that refuses every handshake with HTTP 401, counting
+/// the attempts.
+async fn refusing_server() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&attempts);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tcp.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = r#"{"error":{"message":"invalid key","code":"invalid_api_key"}}"#;
+                let answer = format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tcp.write_all(answer.as_bytes()).await;
+                let _ = tcp.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}/v1"), attempts)
+}
+
+struct FixedProvider;
+
+#[async_trait]
+impl TokenProvider for FixedProvider {
+    async fn fetch_token(&self) -> Result<ClientSecret, TokenError> {
+        Ok(ClientSecret::permanent("ek_refused"))
+    }
+}
+
+#[tokio::test]
+async fn only_sources_that_can_mint_a_new_token_retry_a_refusal() {
+    common::init_tracing();
+    let cases = [
+        (TokenSource::api_key("sk-refused"), 1),
+        (
+            TokenSource::ephemeral(ClientSecret::permanent("ek_fixed")),
+            1,
+        ),
+        (TokenSource::provider(Arc::new(FixedProvider)), 2),
+    ];
+    for (source, expected_attempts) in cases {
+        let (base, attempts) = refusing_server().await;
+        let shown = format!("{source:?}");
+        let opts = voicewire::SessionOptions::new(source)
+            .endpoint(voicewire::Endpoint::with_api_base(base));
+        let err = RealtimeVoiceSession::new(opts).start().await.unwrap_err();
+        assert!(
+            matches!(err, voicewire::Error::Auth { .. }),
+            "{shown}: {err:?}"
+        );
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            expected_attempts,
+            "{shown}: handshakes"
+        );
+    }
+}
