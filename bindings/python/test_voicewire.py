@@ -138,6 +138,20 @@ async def test_a_bad_token_is_a_typed_auth_error():
     with pytest.raises(vw.VoiceError.Auth):
         await asyncio.wait_for(session.start(), TIMEOUT)
     assert isinstance(session.state(), vw.SessionState.FAILED)
+    # The event carries the stable snake_case code apps switch on, not a Rust type name.
+    seen = await events_until(session, lambda e: isinstance(e, vw.SessionEvent.ERROR))
+    assert seen[-1].code == "auth"
+    assert seen[-1].recoverable is False
+
+
+def test_a_token_never_prints_its_key():
+    key = "ek_secret_value_0123456789"
+    token = vw.ClientToken(value=key, expires_at=1_900_000_000)
+    for text in (str(token), repr(token), f"{token}", str([token]), str({"token": token})):
+        assert key not in text and "0123456789" not in text, text
+    assert "redacted" in str(token)
+    assert token.expires_at() == 1_900_000_000
+    assert not hasattr(token, "value"), "the key must not be readable back"
 
 
 @pytest.mark.asyncio
