@@ -121,9 +121,10 @@ impl RealtimeVoiceSession {
     /// credentials, a rate limit, an unreachable server). Must be called inside a tokio runtime.
     ///
     /// A session that failed to start, failed later, or was stopped can be started again
-    /// with the same options (a fresh connection, a fresh token fetch, the same event
-    /// stream: events not yet read are kept). Calling `start()` while the session runs is an
-    /// [`Error::Other`].
+    /// with the same options (a fresh connection, a fresh token fetch). Events of the ended
+    /// run that were not read yet are kept and come first. A reader that saw
+    /// [`Self::next_event`] return `None` (the run ended) simply calls it again after the
+    /// restart. Calling `start()` while the session runs is an [`Error::Other`].
     pub async fn start(&self) -> Result<(), Error> {
         let lifecycle = self.inner.lifecycle.lock().await;
         self.reclaim_finished_driver().await?;
