@@ -31,12 +31,18 @@ fun RealtimeVoiceSession.events(): Flow<SessionEvent> = callbackFlow {
     awaitClose { handle.close() }
 }
 
-/** A [TokenProvider] from a suspend lambda (typically a call to your backend). */
+/**
+ * A [TokenProvider] from a suspend lambda (typically a call to your backend) returning
+ * `ClientToken(value, expiresAt)`. The token object never prints or returns its key.
+ */
 fun tokenProvider(fetch: suspend () -> ClientToken): TokenProvider = object : TokenProvider {
     override suspend fun fetchToken(): ClientToken = fetch()
 }
 
-/** A [ToolHandler] dispatching on the tool name; unknown names are reported to the model. */
+/**
+ * A [ToolHandler] dispatching on the tool name (every call reaches it, including tools added
+ * later with `updateConfig`); unknown names are reported to the model as an error.
+ */
 fun toolHandlers(handlers: Map<String, suspend (ToolCall) -> String>): ToolHandler = object : ToolHandler {
     override suspend fun callTool(call: ToolCall): String {
         val handler = handlers[call.name] ?: throw VoiceException.Other("no handler for tool ${call.name}")

@@ -80,8 +80,26 @@ private suspend fun badTokenIsTypedAuthError() {
         throw AssertionError("start succeeded with a bad token")
     } catch (e: VoiceException.Auth) {
         check(session.state() is SessionState.Failed) { "state: ${session.state()}" }
+        // The event carries the stable snake_case code apps switch on, not a Rust type name.
+        var error: SessionEvent.Error? = null
+        while (error == null) {
+            val event = session.nextEvent() ?: throw AssertionError("stream ended without an Error event")
+            if (event is SessionEvent.Error) error = event
+        }
+        check(error.code == "auth" && !error.recoverable) { "error event: $error" }
     } finally {
         session.close()
+    }
+}
+
+private suspend fun aTokenNeverPrintsItsKey() {
+    val key = "ek_secret_value_0123456789"
+    ClientToken(key, 1_900_000_000uL).use { token ->
+        for (text in listOf(token.toString(), "$token", listOf(token).toString(), mapOf("t" to token).toString())) {
+            check(key !in text && "0123456789" !in text) { "the key is printed: $text" }
+        }
+        check("redacted" in token.toString()) { "toString: $token" }
+        check(token.expiresAt() == 1_900_000_000uL) { "expiresAt: ${token.expiresAt()}" }
     }
 }
 
@@ -126,6 +144,7 @@ fun main() {
     val tests = listOf(
         "text turn with a Kotlin token provider and tool handler" to ::textTurnWithKotlinToolHandler,
         "a bad token is VoiceException.Auth" to ::badTokenIsTypedAuthError,
+        "a ClientToken never prints its key" to ::aTokenNeverPrintsItsKey,
         "closing the listener handle stops delivery" to ::closingTheListenerHandleStopsDelivery,
         "Flow and StateFlow wrappers" to ::flowAndStateFlowWrappers,
     )
