@@ -4,13 +4,13 @@
 // against the N-API build of the same bindings.
 import {
   AudioChoice,
+  ClientToken,
   RealtimeVoiceSession,
   SessionEvent,
   SessionEvent_Tags,
   SessionState,
   VoiceError,
   type AudioLevels,
-  type ClientToken,
   type SessionEventListener,
   type SessionOptions,
   type TaskHandle,
@@ -26,13 +26,13 @@ voicewireFfi.initialize();
 
 export {
   AudioChoice,
+  ClientToken,
   RealtimeVoiceSession,
   SessionEvent,
   SessionEvent_Tags,
   SessionState,
   VoiceError,
   type AudioLevels,
-  type ClientToken,
   type SessionEventListener,
   type SessionOptions,
   type TaskHandle,
@@ -48,9 +48,11 @@ export type ToolFunction = (args: unknown, call: ToolCall) => Promise<string>;
 export type VoiceConfig = {
   /** Endpoint, transport, model configuration (tools listed here are routed to `tools`). */
   options: SessionOptions;
-  /** Calls your backend for a short-lived client secret. */
+  /** Calls your backend for a short-lived client secret (wrapped in a `ClientToken`, which
+   *  never prints its key, before it reaches the engine). */
   fetchToken: () => Promise<{ value: string; expiresAt?: number }>;
-  /** Tool implementations by name. */
+  /** Tool implementations by name (tools added later with `updateConfig` are looked up here
+   *  too). */
   tools?: Record<string, ToolFunction>;
   /** Audio device: on React Native usually a `ManualAudio` fed by your audio module. */
   audio?: AudioChoice;
@@ -90,10 +92,10 @@ function tokenProviderFrom(fetchToken: VoiceConfig['fetchToken']): TokenProvider
   return {
     async fetchToken(): Promise<ClientToken> {
       const token = await fetchToken();
-      return {
-        value: token.value,
-        expiresAt: token.expiresAt === undefined ? undefined : BigInt(Math.floor(token.expiresAt)),
-      };
+      return new ClientToken(
+        token.value,
+        token.expiresAt === undefined ? undefined : BigInt(Math.floor(token.expiresAt)),
+      );
     },
   };
 }

@@ -1,8 +1,10 @@
 // The FFI contract from TypeScript, run on Node through the N-API build of the same
 // generated bindings and the same VoiceSession.ts the React Native package ships.
 // Run by scripts/interop/40-bindings-typescript.sh; prints "N passed, N failed".
+import { inspect } from 'node:util';
 import {
   AudioChoice,
+  ClientToken,
   RealtimeVoiceSession,
   SessionEvent,
   SessionState,
@@ -43,7 +45,7 @@ function options(): SessionOptions {
 const tokens = (key: string, calls: number[] = []) => ({
   async fetchToken() {
     calls.push(Date.now());
-    return { value: key, expiresAt: BigInt(Math.floor(Date.now() / 1000) + 600) };
+    return new ClientToken(key, BigInt(Math.floor(Date.now() / 1000) + 600));
   },
 });
 
@@ -112,7 +114,28 @@ async function badTokenIsTypedAuthError(): Promise<void> {
   }
   assert(VoiceError.Auth.instanceOf(caught), `expected VoiceError.Auth, got ${String(caught)}`);
   assert(SessionState.Failed.instanceOf(session.state()), 'failed state');
+  // The event carries the stable snake_case code apps switch on, not a Rust type name.
+  for (;;) {
+    const event = await session.nextEvent();
+    assert(event !== undefined, 'stream ended without an Error event');
+    if (SessionEvent.Error.instanceOf(event)) {
+      assert(event.inner.code === 'auth', `error code ${String(event.inner.code)}`);
+      assert(!event.inner.recoverable, 'auth failure is not recoverable');
+      break;
+    }
+  }
   session.uniffiDestroy();
+}
+
+async function aTokenNeverPrintsItsKey(): Promise<void> {
+  const key = 'ek_secret_value_0123456789';
+  const token = new ClientToken(key, 1_900_000_000n);
+  for (const text of [String(token), `${token}`, token.toString(), inspect(token), JSON.stringify({ token })]) {
+    assert(!text.includes(key) && !text.includes('0123456789'), `the key is printed: ${text}`);
+  }
+  assert(token.toString().includes('redacted'), `toString: ${token.toString()}`);
+  assert(token.expiresAt() === 1_900_000_000n, `expiresAt: ${String(token.expiresAt())}`);
+  token.uniffiDestroy();
 }
 
 async function destroyingTheListenerHandleStopsDelivery(): Promise<void> {
@@ -171,6 +194,7 @@ async function main(): Promise<void> {
   const tests: [string, () => Promise<void>][] = [
     ['text turn with a TypeScript token provider and tool handler', textTurnWithTypeScriptServices],
     ['a bad token is VoiceError.Auth', badTokenIsTypedAuthError],
+    ['a ClientToken never prints its key', aTokenNeverPrintsItsKey],
     ['destroying the listener handle stops delivery', destroyingTheListenerHandleStopsDelivery],
     ['VoiceSessionController (the hook\'s engine)', controllerUsedByTheHook],
   ];
