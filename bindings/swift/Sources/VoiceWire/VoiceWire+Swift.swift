@@ -23,14 +23,16 @@ private final class StreamListener: SessionEventListener, @unchecked Sendable {
     func onEvent(event: SessionEvent) { continuation.yield(event) }
 }
 
-/// A token provider from an async closure (typically a call to your backend).
+/// A token provider from an async closure (typically a call to your backend) returning
+/// `ClientToken(value:expiresAt:)`, an object that never prints or returns its key.
 public final class ClosureTokenProvider: TokenProvider, @unchecked Sendable {
     private let fetch: @Sendable () async throws -> ClientToken
     public init(_ fetch: @escaping @Sendable () async throws -> ClientToken) { self.fetch = fetch }
     public func fetchToken() async throws -> ClientToken { try await fetch() }
 }
 
-/// Tool implementations by name; unknown names are reported to the model as errors.
+/// Tool implementations by name (every call reaches it, including tools added later with
+/// `updateConfig`); unknown names are reported to the model as errors.
 public final class ToolHandlers: ToolHandler, @unchecked Sendable {
     public typealias Handler = @Sendable (ToolCall) async throws -> String
     private let handlers: [String: Handler]

@@ -86,6 +86,26 @@ final class ContractTests: XCTestCase {
         } catch VoiceError.Auth {
             if case .failed = session.state() {} else { XCTFail("state \(session.state())") }
         }
+        // The event carries the stable snake_case code apps switch on, not a Rust type name.
+        while let event = await session.nextEvent() {
+            if case let .error(code, _, recoverable) = event {
+                XCTAssertEqual(code, "auth")
+                XCTAssertFalse(recoverable)
+                return
+            }
+        }
+        XCTFail("the stream ended without an Error event")
+    }
+
+    func testATokenNeverPrintsItsKey() {
+        let key = "ek_secret_value_0123456789"
+        let token = ClientToken(value: key, expiresAt: 1_900_000_000)
+        for text in [token.description, token.debugDescription, "\(token)", String(describing: token),
+                     String(reflecting: token), "\([token])"] {
+            XCTAssertFalse(text.contains(key) || text.contains("0123456789"), "the key is printed: \(text)")
+        }
+        XCTAssertTrue(token.description.contains("redacted"), token.description)
+        XCTAssertEqual(token.expiresAt(), 1_900_000_000)
     }
 
     func testReleasingTheListenerHandleStopsDelivery() async throws {
