@@ -11,7 +11,9 @@ use voicewire::protocol as wire;
 use crate::error::VoiceError;
 
 /// Where to connect.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+///
+/// `Debug` hides userinfo and query values of both URLs (a relay URL may carry a credential).
+#[derive(Clone, PartialEq, Eq, uniffi::Record)]
 pub struct EndpointConfig {
     /// REST base: `https://api.openai.com/v1`, or `http://127.0.0.1:PORT/v1` for the local
     /// emulator. The WebSocket URL is derived from it.
@@ -21,6 +23,17 @@ pub struct EndpointConfig {
     pub relay_url: Option<String>,
     /// Model for new sessions (`gpt-realtime` when absent).
     pub model: Option<String>,
+}
+
+impl std::fmt::Debug for EndpointConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use voicewire::endpoint::redact_url;
+        f.debug_struct("EndpointConfig")
+            .field("api_base", &redact_url(&self.api_base))
+            .field("relay_url", &self.relay_url.as_deref().map(redact_url))
+            .field("model", &self.model)
+            .finish()
+    }
 }
 
 impl EndpointConfig {
@@ -474,6 +487,19 @@ mod tests {
     fn an_empty_update_stays_empty() {
         let wire = wire::SessionConfig::try_from(&SessionConfig::default()).unwrap();
         assert_eq!(serde_json::to_value(&wire).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn endpoint_debug_hides_credentials_in_urls() {
+        let endpoint = EndpointConfig {
+            api_base: "https://user:hunter2@relay.example/v1".into(),
+            relay_url: Some("wss://relay.example/ws?token=ek_supersecret".into()),
+            model: Some("gpt-realtime".into()),
+        };
+        let text = format!("{endpoint:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!text.contains("ek_supersecret"), "{text}");
+        assert!(text.contains("relay.example"), "{text}");
     }
 
     #[test]

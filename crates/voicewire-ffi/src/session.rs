@@ -392,6 +392,67 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn bad_audio_from_the_app_is_a_typed_error() {
+        let emu = emulator(None).await;
+        let session = session(&emu, API_KEY);
+        session.start().await.unwrap();
+        for (bytes, rate, channels) in [
+            (vec![0u8; 3], 24_000, 1),        // half a sample
+            (vec![0u8; 6], 24_000, 2),        // one and a half frames
+            (vec![0u8; 4], 0, 1),             // no sample rate
+            (vec![0u8; 4], 24_000, 0),        // no channels
+            (vec![0u8; 4], u32::MAX, 1),      // absurd rate
+            (vec![0u8; 4], 24_000, u16::MAX), // absurd channel count
+        ] {
+            let result = session.push_audio(bytes, rate, channels);
+            assert!(result.is_err(), "{rate} Hz x{channels} was accepted");
+        }
+        // The session is unharmed.
+        session.push_audio(vec![0u8; 960], 24_000, 1).unwrap();
+        assert!(matches!(session.state(), SessionState::Live));
+        session.stop().await.unwrap();
+        emu.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn unusable_endpoints_fail_start_with_a_typed_error() {
+        for (api_base, relay_url) in [
+            ("not a url at all", None),
+            ("http://127.0.0.1:1/v1", Some("::::".to_owned())),
+            ("", None),
+        ] {
+            let options = SessionOptions {
+                endpoint: EndpointConfig {
+                    api_base: api_base.into(),
+                    relay_url,
+                    model: Some(String::new()),
+                },
+                transport: TransportKind::WebSocket,
+                session: SessionConfig::default(),
+                reconnect: Some(crate::config::ReconnectConfig {
+                    enabled: false,
+                    max_attempts: 0,
+                    connect_timeout_ms: 10_000,
+                }),
+                tool_timeout_ms: Some(0),
+                levels_interval_ms: None,
+            };
+            let session = RealtimeVoiceSession::new(
+                options,
+                Arc::new(Token(API_KEY)),
+                Arc::new(EchoTools),
+                AudioChoice::NoDevice,
+            )
+            .unwrap();
+            let result = tokio::time::timeout(HANG_GUARD, session.start())
+                .await
+                .expect("start ends");
+            assert!(result.is_err(), "{api_base} started");
+            assert!(matches!(session.state(), SessionState::Failed { .. }));
+        }
+    }
+
+    #[tokio::test]
     async fn error_events_carry_stable_snake_case_codes() {
         let emu = emulator(None).await;
         let session = session(&emu, "sk-refused");
