@@ -501,3 +501,65 @@ async fn a_call_closed_mid_answer_stops_playback_then_reconnects() {
     session.stop().await.unwrap();
     emu.shutdown().await;
 }
+
+/// At the transport seam: a call the server hangs up ends the link with
+/// `Incoming::Closed(Err(..))` of the network kind (what makes the driver reconnect), and
+/// a close the driver asked for ends it with `Closed(Ok(()))`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_link_reports_a_hang_up_as_an_error_and_a_requested_close_as_ok() {
+    use voicewire::transport::{ConnectParams, CredentialKind, Incoming, Outgoing};
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    let params = ConnectParams {
+        endpoint: voicewire::Endpoint::with_api_base(emu.http_base()),
+        token: voicewire::auth::ClientSecret {
+            value: API_KEY.into(),
+            expires_at: None,
+        },
+        session: common::voice_session(),
+        connect_timeout: common::HANG_GUARD,
+        credential: CredentialKind::ApiKey,
+    };
+    let closed = |mut link: voicewire::transport::Link| async move {
+        tokio::time::timeout(common::HANG_GUARD, async {
+            loop {
+                match link.incoming.recv().await {
+                    Some(Incoming::Closed(result)) => return result,
+                    Some(_) => {}
+                    None => panic!("the link ended without Closed"),
+                }
+            }
+        })
+        .await
+        .expect("the link reports its end")
+    };
+
+    let link = voicewire::transport::connect(Transport::WebRtc, &params)
+        .await
+        .unwrap();
+    let call_id = link.call_id.clone().expect("the answer names the call");
+    let response = http_client()
+        .post(format!(
+            "{}/realtime/calls/{call_id}/hangup",
+            emu.http_base()
+        ))
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let error = closed(link).await.expect_err("a hang-up is a failure");
+    assert_eq!(
+        error.kind(),
+        voicewire::ErrorKind::Network,
+        "retried: {error}"
+    );
+
+    let link = voicewire::transport::connect(Transport::WebRtc, &params)
+        .await
+        .unwrap();
+    link.outgoing.send(Outgoing::Close).await.unwrap();
+    closed(link)
+        .await
+        .expect("a requested close is not an error");
+    emu.shutdown().await;
+}

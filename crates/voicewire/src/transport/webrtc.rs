@@ -21,8 +21,8 @@
 //!   `oai-events` data channel closes, reported at once;
 //! - the network path dies with nothing said (Wi-Fi gone, NAT rebinding, a crashed
 //!   media server): ICE consent stops being answered, the stack's connection-state
-//!   callback reports `disconnected` after [`ICE_DISCONNECTED_AFTER`] and `failed`
-//!   [`ICE_FAILED_AFTER`] later, which ends the link; `disconnected` alone is only logged,
+//!   callback reports `disconnected` after `ICE_DISCONNECTED_AFTER` (5 s) and `failed`
+//!   `ICE_FAILED_AFTER` (3 s) later, which ends the link; `disconnected` alone is only logged,
 //!   since a brief outage recovers by itself;
 //! - connecting never finishes (the offer is answered but ICE/DTLS never completes):
 //!   [`TransportError::Timeout`] after `connect_timeout`.
