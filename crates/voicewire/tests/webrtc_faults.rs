@@ -519,7 +519,10 @@ async fn the_link_reports_a_hang_up_as_an_error_and_a_requested_close_as_ok() {
         connect_timeout: common::HANG_GUARD,
         credential: CredentialKind::ApiKey,
     };
-    let closed = |mut link: voicewire::transport::Link| async move {
+    let closed = |link: voicewire::transport::Link| async move {
+        // Hold the whole link (closures capture fields precisely): dropping the outgoing
+        // sender would itself be a requested close.
+        let mut link = link;
         tokio::time::timeout(common::HANG_GUARD, async {
             loop {
                 match link.incoming.recv().await {
