@@ -20,6 +20,7 @@ pub fn state_json(state: &SessionState) -> Value {
             v["reason"] = json!(match reason {
                 CloseReason::Stopped => "stopped",
                 CloseReason::ServerClosed => "server_closed",
+                _ => "other",
             })
         }
         SessionState::Failed { error } => {
@@ -128,7 +129,7 @@ pub fn event_json(event: &SessionEvent) -> Value {
             played_ms,
         } => json!({
             "type": "interrupted",
-            "cause": match cause { InterruptCause::UserSpeech => "user_speech", InterruptCause::Manual => "manual" },
+            "cause": match cause { InterruptCause::UserSpeech => "user_speech", InterruptCause::Manual => "manual", _ => "other" },
             "item_id": item_id, "played_ms": played_ms,
         }),
         SessionEvent::AudioLevels(levels) => {
@@ -159,6 +160,8 @@ pub fn event_json(event: &SessionEvent) -> Value {
                 .unwrap_or(Value::Null);
             json!({"type": "raw", "event": event})
         }
+        // Events a newer library adds before this CLI names them are still printed.
+        other => json!({"type": "other", "debug": format!("{other:?}")}),
     }
 }
 

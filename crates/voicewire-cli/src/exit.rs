@@ -77,7 +77,7 @@ impl CliError {
                 E::Protocol { .. } => PROTOCOL,
                 E::AudioDevice { .. } => AUDIO_DEVICE,
                 E::Closed { .. } => NETWORK,
-                E::Other { .. } => FAILURE,
+                _ => FAILURE,
             },
         }
     }

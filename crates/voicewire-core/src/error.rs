@@ -9,6 +9,7 @@ use std::time::Duration;
 
 /// What kind of failure happened, so callers can decide what to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The credentials were refused (HTTP 401/403, WebSocket close 4001/4003 style). Not retried.
     Auth,

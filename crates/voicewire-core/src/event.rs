@@ -27,6 +27,7 @@ pub struct AudioLevels {
 
 /// Why an assistant answer stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InterruptCause {
     /// The server's voice detector heard the user (barge-in).
     UserSpeech,
@@ -36,6 +37,7 @@ pub enum InterruptCause {
 
 /// Everything the application hears about the session.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum SessionEvent {
     /// The session moved to a new state.
     StateChanged(SessionState),

@@ -26,6 +26,7 @@ use crate::error::{InvalidTransition, SessionError};
 
 /// Why a session closed normally.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// The application called `stop`.
     Stopped,
@@ -35,6 +36,7 @@ pub enum CloseReason {
 
 /// Where the session is in its life.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionState {
     /// Created, not started.
     Idle,

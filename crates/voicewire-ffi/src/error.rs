@@ -84,6 +84,11 @@ impl From<voicewire::Error> for VoiceError {
             E::Protocol { message } => VoiceError::Protocol { detail: message },
             E::Closed { message } => VoiceError::Closed { detail: message },
             E::Other { message } => VoiceError::Other { detail: message },
+            // `voicewire::Error` is non-exhaustive; a kind this layer does not name yet is
+            // still reported, as its message.
+            other => VoiceError::Other {
+                detail: other.to_string(),
+            },
         }
     }
 }

@@ -22,6 +22,8 @@ impl From<&core::CloseReason> for CloseReason {
         match reason {
             core::CloseReason::Stopped => CloseReason::Stopped,
             core::CloseReason::ServerClosed => CloseReason::ServerClosed,
+            // Non-exhaustive upstream: a reason this layer does not name yet was not a stop.
+            _ => CloseReason::ServerClosed,
         }
     }
 }
@@ -76,6 +78,12 @@ impl From<&core::SessionState> for SessionState {
             core::SessionState::Failed { error } => SessionState::Failed {
                 error: VoiceError::from(voicewire::Error::from(error)),
             },
+            // Non-exhaustive upstream; every state the engine has today is named above.
+            other => SessionState::Failed {
+                error: VoiceError::Other {
+                    detail: format!("unmapped session state {other:?}"),
+                },
+            },
         }
     }
 }
@@ -118,6 +126,8 @@ impl From<core::InterruptCause> for InterruptCause {
         match cause {
             core::InterruptCause::UserSpeech => InterruptCause::UserSpeech,
             core::InterruptCause::Manual => InterruptCause::Manual,
+            // Non-exhaustive upstream: a new cause is not the user speaking.
+            _ => InterruptCause::Manual,
         }
     }
 }
@@ -450,6 +460,12 @@ impl From<&core::SessionEvent> for SessionEvent {
                 json: server_event.encode(Dialect::Ga).unwrap_or_else(|e| {
                     serde_json::json!({ "encode_error": e.to_string() }).to_string()
                 }),
+            },
+            // Non-exhaustive upstream: an event this layer does not map yet still reaches
+            // the app, described, instead of vanishing.
+            other => SessionEvent::Raw {
+                event_type: "voicewire.unmapped".to_owned(),
+                json: serde_json::json!({ "event": format!("{other:?}") }).to_string(),
             },
         }
     }

@@ -227,6 +227,8 @@ impl RealtimeVoiceSession {
 
     /// Delivers the current state, then every event, to `listener` until the session ends,
     /// the returned handle is cancelled or dropped, or the app releases this session.
+    /// A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+    /// again before calling `start()` again (`next_event()` keeps working across runs).
     pub fn subscribe(&self, listener: Arc<dyn SessionEventListener>) -> Arc<TaskHandle> {
         self.state_pending.store(false, Ordering::SeqCst);
         // The state is read here, not in the task: the first delivery is the state at the

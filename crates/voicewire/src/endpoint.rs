@@ -11,6 +11,7 @@ pub const DEFAULT_MODEL: &str = "gpt-realtime";
 
 /// How the credential is presented on the WebSocket handshake.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthStyle {
     /// `Authorization: Bearer <token>` (OpenAI, servers, the emulator).
     BearerHeader,

@@ -14,6 +14,7 @@ use voicewire_core::{CommandError, ErrorKind, SessionError};
 
 /// The error type of the public API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Credentials were refused or could not be obtained: ask the user or backend again.
     #[error("authentication failed: {message}")]
@@ -77,6 +78,7 @@ impl Error {
 
 /// Failures of a transport (WebSocket today, WebRTC next).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The endpoint URL is not usable.
     #[error("invalid endpoint URL: {0}")]
@@ -149,6 +151,7 @@ pub fn close_code_kind(code: u16) -> ErrorKind {
 
 /// Failures to get a token.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TokenError {
     /// The backend or the minting endpoint refused the request.
     #[error("token request refused with HTTP {status}: {message}")]
@@ -210,7 +213,8 @@ impl From<&SessionError> for Error {
             ErrorKind::Protocol => Error::Protocol { message },
             ErrorKind::AudioDevice => Error::AudioDevice { message },
             ErrorKind::Closed => Error::Closed { message },
-            ErrorKind::Other => Error::Other { message },
+            // `Other`, and kinds a newer core adds before this crate names them.
+            _ => Error::Other { message },
         }
     }
 }

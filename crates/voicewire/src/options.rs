@@ -34,9 +34,13 @@ pub struct SessionOptions {
     pub tools: ToolRegistry,
     /// Keep assistant audio per item, with caps (off by default).
     pub audio_retention: Option<AudioRetention>,
-    /// Capacity of the event queue to the application. Levels and metrics snapshots are
-    /// dropped when it is full; every other event waits (the session slows down rather
-    /// than losing a transcript or a tool call).
+    /// Capacity of the event queue to the application. The driver never waits for the
+    /// app: when the queue is full, levels and metrics snapshots are dropped, transcript
+    /// deltas wait in a bounded overflow of this size and are then dropped, and every
+    /// other event (states, errors, final transcripts, tool calls) waits in the overflow
+    /// (hard cap 16,384). Drops are counted
+    /// ([`RealtimeVoiceSession::events_dropped`](crate::RealtimeVoiceSession::events_dropped))
+    /// and announced with one `Error { code: "events_dropped" }` when the reader catches up.
     pub event_capacity: usize,
     /// Input audio goes out in chunks of this many milliseconds (20–100).
     pub input_chunk_ms: u32,

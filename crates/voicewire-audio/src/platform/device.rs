@@ -279,7 +279,10 @@ mod tests {
             capture.on_input(&[0.5f32; 960], 1);
         }
         let levels = device.controller().levels().unwrap();
-        assert!(levels.input.blocks >= 2 && levels.input.rms > 0.5, "{levels:?}");
+        assert!(
+            levels.input.blocks >= 2 && levels.input.rms > 0.5,
+            "{levels:?}"
+        );
         // An interruption reaches the engine through the controller.
         device
             .controller()

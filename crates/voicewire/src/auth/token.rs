@@ -153,6 +153,7 @@ impl TokenProvider for HttpTokenProvider {
 
 /// Where the session gets its credential.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum TokenSource {
     /// A standard API key. Only for trusted servers: it must never ship inside an app.
     ApiKey(Secret),

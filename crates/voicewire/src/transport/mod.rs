@@ -44,6 +44,7 @@ pub const INCOMING_CAPACITY: usize = 256;
 
 /// Which transport a session uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Transport {
     /// JSON events and base64 audio on one WebSocket (servers, relays, the emulator).
     #[default]
