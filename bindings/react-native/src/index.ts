@@ -1,5 +1,6 @@
 // @voicewire/react-native: the VoiceWire engine as a TurboModule (uniffi-bindgen-react-native).
 export * from './VoiceSession';
+export * from './AudioRoutes';
 export { useRealtimeVoice, type RealtimeVoice } from './useRealtimeVoice';
 export {
   EndpointConfig,
