@@ -253,6 +253,8 @@ struct Inner {
     closed: AtomicBool,
     /// Cuts this peer's UDP path (see [`RtcPeer::sever_network`]).
     network: NetworkSwitch,
+    /// [`RtcEvent::Closed`] was handed to the caller: nothing follows it.
+    closed_delivered: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -483,11 +485,14 @@ impl RtcPeer {
     /// delivered.
     pub async fn next_event(&self) -> Option<RtcEvent> {
         let mut events = self.inner.events.lock().await;
-        if events.is_closed() && events.is_empty() {
+        if self.inner.closed_delivered.load(Ordering::Acquire) {
+            // A pump may still have queued its own end (`DataChannelClosed`) behind
+            // `Closed`; `Closed` is the last word whatever raced it.
             return None;
         }
         let event = events.recv().await?;
         if event == RtcEvent::Closed {
+            self.inner.closed_delivered.store(true, Ordering::Release);
             events.close();
         }
         Some(event)
@@ -634,6 +639,7 @@ impl RtcPeer {
                 audio,
                 closed: AtomicBool::new(false),
                 network,
+                closed_delivered: AtomicBool::new(false),
             }),
         })
     }

@@ -45,6 +45,13 @@ use crate::session::{
     self, AudioDelivery, SessionHandle, SessionInput, SessionOutput, SessionSetup,
 };
 
+/// A client whose packets stop for this long turns the call `disconnected`…
+const CLIENT_SILENT_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// …and this much longer `failed`: the call and its session end, so a phone that lost its
+/// network without hanging up does not leave a call behind.
+const CLIENT_GONE_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Query parameters of `POST /v1/realtime/calls` (an older guide appended `?model=`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct CallQuery {
@@ -136,7 +143,12 @@ async fn answer_call(
             .and_then(|config| config.model.clone())
     });
 
-    let (peer, answer) = RtcPeer::answerer(RtcConfig::bound_to(media_ip), &offer)
+    let config = RtcConfig {
+        ice_disconnected_timeout: CLIENT_SILENT_AFTER,
+        ice_failed_timeout: CLIENT_GONE_AFTER,
+        ..RtcConfig::bound_to(media_ip)
+    };
+    let (peer, answer) = RtcPeer::answerer(config, &offer)
         .await
         .map_err(|error| match error {
             RtcError::InvalidSdp(_) | RtcError::NoCommonCodec => bad_request(

@@ -566,3 +566,50 @@ async fn the_link_reports_a_hang_up_as_an_error_and_a_requested_close_as_ok() {
         .expect("a requested close is not an error");
     emu.shutdown().await;
 }
+
+/// The other direction: a client whose network vanishes without hanging up (a phone out
+/// of coverage) is found out by the emulator through ICE consent, and its call and session
+/// end instead of lingering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_ends_a_call_whose_client_vanished() {
+    let emu = common::emulator(AudioPace::Fast, None).await;
+    let mut observed = emu.observe();
+    let (peer, offer) = voicewire_rtc::RtcPeer::offerer(voicewire_rtc::RtcConfig::loopback())
+        .await
+        .unwrap();
+    let response = http_client()
+        .post(format!("{}/realtime/calls", emu.http_base()))
+        .bearer_auth(API_KEY)
+        .header("content-type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    peer.apply_answer(&response.text().await.unwrap())
+        .await
+        .unwrap();
+    tokio::time::timeout(common::HANG_GUARD, async {
+        while let Some(event) = peer.next_event().await {
+            if event == voicewire_rtc::RtcEvent::DataChannelOpen {
+                return;
+            }
+        }
+        panic!("the call closed before it opened");
+    })
+    .await
+    .expect("the call opens");
+    let session_id = emu.sessions()[0].id.clone();
+
+    peer.sever_network();
+    let closed = observe_until(&mut observed, |o| {
+        o.session_id == session_id && matches!(o.kind, ObservedKind::ConnectionClosed { .. })
+    })
+    .await;
+    let ObservedKind::ConnectionClosed { reason } = closed.kind else {
+        unreachable!()
+    };
+    assert!(reason.contains("ICE"), "ended by connectivity: {reason}");
+    peer.close().await.unwrap();
+    emu.shutdown().await;
+}
