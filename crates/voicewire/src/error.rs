@@ -107,6 +107,10 @@ pub enum TransportError {
         /// Close reason text.
         reason: String,
     },
+    /// A WebRTC call ended: the server hung up (the data channel closed) or the peer
+    /// connection closed. Reconnectable, like a dropped socket.
+    #[error("the call ended: {0}")]
+    CallEnded(String),
     /// The selected transport is not available in this build.
     #[error("transport {0} is not available in this build")]
     Unavailable(&'static str),
@@ -129,7 +133,9 @@ impl TransportError {
                 500..=599 | 408 => ErrorKind::Network,
                 _ => ErrorKind::Protocol,
             },
-            TransportError::Timeout(_) | TransportError::Io(_) => ErrorKind::Network,
+            TransportError::Timeout(_) | TransportError::Io(_) | TransportError::CallEnded(_) => {
+                ErrorKind::Network
+            }
             TransportError::Closed { code, .. } => close_code_kind(*code),
         }
     }

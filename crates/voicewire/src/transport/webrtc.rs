@@ -376,10 +376,10 @@ async fn carry_call(
                         true
                     }
                     Some(RtcEvent::DataChannelClosed) => {
-                        break Err(TransportError::Closed { code: 1000, reason: "the server ended the call".into() });
+                        break Err(TransportError::CallEnded("the server hung up".into()));
                     }
                     Some(RtcEvent::Closed) | None => {
-                        break Err(TransportError::Closed { code: 1006, reason: "the peer connection closed".into() });
+                        break Err(TransportError::CallEnded("the peer connection closed".into()));
                     }
                     Some(_) => true,
                 };
