@@ -136,6 +136,37 @@ extern "C" {
     void * uniffi_out_return, RustCallStatus* rust_call_status
     );
     typedef void
+    (*UniffiCallbackInterfaceAudioSessionBackendMethod0)(
+    uint64_t uniffi_handle, 
+    int8_t voice_processing, 
+    int8_t allow_bluetooth_a2dp, 
+    void * uniffi_out_return, RustCallStatus* rust_call_status
+    );
+    typedef void
+    (*UniffiCallbackInterfaceAudioSessionBackendMethod1)(
+    uint64_t uniffi_handle, 
+    int8_t active, 
+    void * uniffi_out_return, RustCallStatus* rust_call_status
+    );
+    typedef void
+    (*UniffiCallbackInterfaceAudioSessionBackendMethod2)(
+    uint64_t uniffi_handle, 
+    RustBuffer * uniffi_out_return, RustCallStatus* rust_call_status
+    );
+    typedef void
+    (*UniffiCallbackInterfaceAudioSessionBackendMethod3)(
+    uint64_t uniffi_handle, 
+    RustBuffer kind, 
+    RustBuffer id, 
+    void * uniffi_out_return, RustCallStatus* rust_call_status
+    );
+    typedef void
+    (*UniffiCallbackInterfacePlatformAudioListenerMethod0)(
+    uint64_t uniffi_handle, 
+    RustBuffer event, 
+    void * uniffi_out_return, RustCallStatus* rust_call_status
+    );
+    typedef void
     (*UniffiCallbackInterfaceSessionEventListenerMethod0)(
     uint64_t uniffi_handle, 
     RustBuffer event, 
@@ -144,7 +175,7 @@ extern "C" {
     typedef void
     (*UniffiCallbackInterfaceTokenProviderMethod0)(
     uint64_t uniffi_handle, 
-    UniffiForeignFutureCompleteRustBuffer uniffi_future_callback, 
+    UniffiForeignFutureCompleteU64 uniffi_future_callback, 
     uint64_t uniffi_callback_data, 
     UniffiForeignFutureDroppedCallbackStruct * uniffi_out_dropped_callback
     );
@@ -159,7 +190,18 @@ extern "C" {
         UniffiCallbackInterfaceFree uniffi_free;
         UniffiCallbackInterfaceClone uniffi_clone;
         UniffiCallbackInterfaceLogSinkMethod0 log;
-    } UniffiVTableCallbackInterfaceLogSink;typedef struct UniffiVTableCallbackInterfaceSessionEventListener {
+    } UniffiVTableCallbackInterfaceLogSink;typedef struct UniffiVTableCallbackInterfaceAudioSessionBackend {
+        UniffiCallbackInterfaceFree uniffi_free;
+        UniffiCallbackInterfaceClone uniffi_clone;
+        UniffiCallbackInterfaceAudioSessionBackendMethod0 configure;
+        UniffiCallbackInterfaceAudioSessionBackendMethod1 set_active;
+        UniffiCallbackInterfaceAudioSessionBackendMethod2 routes;
+        UniffiCallbackInterfaceAudioSessionBackendMethod3 apply_route;
+    } UniffiVTableCallbackInterfaceAudioSessionBackend;typedef struct UniffiVTableCallbackInterfacePlatformAudioListener {
+        UniffiCallbackInterfaceFree uniffi_free;
+        UniffiCallbackInterfaceClone uniffi_clone;
+        UniffiCallbackInterfacePlatformAudioListenerMethod0 on_event;
+    } UniffiVTableCallbackInterfacePlatformAudioListener;typedef struct UniffiVTableCallbackInterfaceSessionEventListener {
         UniffiCallbackInterfaceFree uniffi_free;
         UniffiCallbackInterfaceClone uniffi_clone;
         UniffiCallbackInterfaceSessionEventListenerMethod0 on_event;
@@ -215,6 +257,194 @@ extern "C" {
     void uniffi_voicewire_ffi_fn_method_logsink_log(
         /*handle*/ uint64_t ptr, 
         RustBuffer record, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_clone_audiosessionbackend(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_free_audiosessionbackend(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(
+        UniffiVTableCallbackInterfaceAudioSessionBackend * vtable
+    );
+    void uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(
+        /*handle*/ uint64_t ptr, 
+        int8_t voice_processing, 
+        int8_t allow_bluetooth_a2dp, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(
+        /*handle*/ uint64_t ptr, 
+        int8_t active, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer kind, 
+        RustBuffer id, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_clone_platformaudiolistener(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_free_platformaudiolistener(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(
+        UniffiVTableCallbackInterfacePlatformAudioListener * vtable
+    );
+    void uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer event, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_clone_audioroutecontrol(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_free_audioroutecontrol(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(
+        RustBuffer options, 
+        /*handle*/ uint64_t backend, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    int8_t uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer change, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer source, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(
+        /*handle*/ uint64_t ptr, 
+        int8_t should_resume, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer reason, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer snapshot, 
+        RustBuffer reason, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(
+        /*handle*/ uint64_t ptr, 
+        RustBuffer selection, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(
+        /*handle*/ uint64_t ptr, 
+        int8_t enabled, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(
+        /*handle*/ uint64_t ptr, 
+        /*handle*/ uint64_t listener, 
+        RustCallStatus *uniffi_out_err
+    );
+    int8_t uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_clone_platformaudio(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_free_platformaudio(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_constructor_platformaudio_new(
+        RustBuffer options, 
+        RustBuffer backend, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_method_platformaudio_route_control(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_clone_clienttoken(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    void uniffi_voicewire_ffi_fn_free_clienttoken(
+        /*handle*/ uint64_t handle, 
+        RustCallStatus *uniffi_out_err
+    );
+    /*handle*/ uint64_t uniffi_voicewire_ffi_fn_constructor_clienttoken_new(
+        RustBuffer value, 
+        RustBuffer expires_at, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(
+        /*handle*/ uint64_t ptr, 
+        RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(
+        /*handle*/ uint64_t ptr, 
         RustCallStatus *uniffi_out_err
     );
     /*handle*/ uint64_t uniffi_voicewire_ffi_fn_clone_sessioneventlistener(
@@ -359,6 +589,8 @@ extern "C" {
         /*handle*/ uint64_t sink, 
         RustBuffer max_level, 
         RustCallStatus *uniffi_out_err
+    );
+    RustBuffer uniffi_voicewire_ffi_fn_func_default_platform_audio_options(RustCallStatus *uniffi_out_err
     );
     RustBuffer ffi_voicewire_ffi_rustbuffer_alloc(
         uint64_t size, 
@@ -561,6 +793,8 @@ extern "C" {
     );
     uint16_t uniffi_voicewire_ffi_checksum_func_set_log_sink(
     );
+    uint16_t uniffi_voicewire_ffi_checksum_func_default_platform_audio_options(
+    );
     uint16_t uniffi_voicewire_ffi_checksum_method_manualaudio_is_running(
     );
     uint16_t uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback(
@@ -568,6 +802,58 @@ extern "C" {
     uint16_t uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture(
     );
     uint16_t uniffi_voicewire_ffi_checksum_method_logsink_log(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_platformaudio_route_control(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at(
     );
     uint16_t uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event(
     );
@@ -610,6 +896,12 @@ extern "C" {
     uint16_t uniffi_voicewire_ffi_checksum_method_taskhandle_is_finished(
     );
     uint16_t uniffi_voicewire_ffi_checksum_constructor_manualaudio_new(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_constructor_platformaudio_new(
+    );
+    uint16_t uniffi_voicewire_ffi_checksum_constructor_clienttoken_new(
     );
     uint16_t uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new(
     );
@@ -1247,6 +1539,236 @@ namespace uniffi::voicewire_ffi::st::vtablecallbackinterfacelogsink::vtablecallb
         rsLambda = nullptr;
     }
 } // namespace uniffi::voicewire_ffi::st::vtablecallbackinterfacelogsink::vtablecallbackinterfacelogsink::free
+
+// Callback function: uniffi::voicewire_ffi::st::vtablecallbackinterfaceaudiosessionbackend::vtablecallbackinterfaceaudiosessionbackend::free::UniffiCallbackInterfaceFree
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::st::vtablecallbackinterfaceaudiosessionbackend::vtablecallbackinterfaceaudiosessionbackend::free {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_handle) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_handle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_handle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_handle
+            );
+
+            
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceFree: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_handle) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_handle);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceFree
+    makeCallbackFunction( // uniffi::voicewire_ffi::st::vtablecallbackinterfaceaudiosessionbackend::vtablecallbackinterfaceaudiosessionbackend::free
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_handle) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_handle](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_handle);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                
+                callInvoker->invokeNonBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::st::vtablecallbackinterfaceaudiosessionbackend::vtablecallbackinterfaceaudiosessionbackend::free
+
+// Callback function: uniffi::voicewire_ffi::st::vtablecallbackinterfaceplatformaudiolistener::vtablecallbackinterfaceplatformaudiolistener::free::UniffiCallbackInterfaceFree
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::st::vtablecallbackinterfaceplatformaudiolistener::vtablecallbackinterfaceplatformaudiolistener::free {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_handle) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_handle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_handle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_handle
+            );
+
+            
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceFree: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_handle) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_handle);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceFree
+    makeCallbackFunction( // uniffi::voicewire_ffi::st::vtablecallbackinterfaceplatformaudiolistener::vtablecallbackinterfaceplatformaudiolistener::free
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_handle) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_handle](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_handle);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                
+                callInvoker->invokeNonBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::st::vtablecallbackinterfaceplatformaudiolistener::vtablecallbackinterfaceplatformaudiolistener::free
 
 // Callback function: uniffi::voicewire_ffi::st::vtablecallbackinterfacesessioneventlistener::vtablecallbackinterfacesessioneventlistener::free::UniffiCallbackInterfaceFree
 //
@@ -2803,6 +3325,1007 @@ template <> struct Bridging<UniffiVTableCallbackInterfaceLogSink> {
 };
 
 } // namespace uniffi::voicewire_ffi
+    // Implementation of CallbackInterfaceClone for vtable field uniffi_clone in VTableCallbackInterfaceAudioSessionBackend
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceaudiosessionbackend::UniffiCallbackInterfaceClone
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceaudiosessionbackend {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, uint64_t*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_handle
+            , uint64_t* uniffi_direct_return) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_handle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_handle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_handle
+            );
+
+            
+
+            
+            // Write the direct return value back to the caller.
+            if (uniffi_direct_return != nullptr) {
+                *uniffi_direct_return = uniffi_jsi::Bridging<uint64_t>::fromJs(
+                    rt, callInvoker, uniffiResult
+                );
+            }
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceClone: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static uint64_t callback(uint64_t rs_handle) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return 0;
+        }
+        uint64_t uniffi_result = 0;
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_handle, 
+            &uniffi_result);
+        return uniffi_result;
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceClone
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceaudiosessionbackend
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_handle, uint64_t* uniffi_direct_return) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_handle, uniffi_direct_return](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_handle, uniffi_direct_return);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceaudiosessionbackend
+    // Implementation of CallbackInterfaceAudioSessionBackendMethod0 for vtable field configure in VTableCallbackInterfaceAudioSessionBackend
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod0::vtablecallbackinterfaceaudiosessionbackend::UniffiCallbackInterfaceAudioSessionBackendMethod0
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod0::vtablecallbackinterfaceaudiosessionbackend {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, int8_t, int8_t, void *, RustCallStatus*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_uniffiHandle
+            ,int8_t rs_voiceProcessing
+            ,int8_t rs_allowBluetoothA2dp
+            ,void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
+        auto js_voiceProcessing = uniffi_jsi::Bridging<int8_t>::toJs(rt, callInvoker, rs_voiceProcessing);
+        auto js_allowBluetoothA2dp = uniffi_jsi::Bridging<int8_t>::toJs(rt, callInvoker, rs_allowBluetoothA2dp);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_uniffiHandle, js_voiceProcessing, js_allowBluetoothA2dp
+            );
+
+            // Now copy the result back from JS into the RustCallStatus object.
+            uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyFromJs(rt, callInvoker, uniffiResult, uniffi_call_status);
+
+            if (uniffi_call_status->code != UNIFFI_CALL_STATUS_OK) {
+                // The JS callback finished abnormally, so we cannot retrieve the return value.
+                return;
+            }
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceAudioSessionBackendMethod0: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_uniffiHandle, int8_t rs_voiceProcessing, int8_t rs_allowBluetoothA2dp, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_uniffiHandle, 
+            rs_voiceProcessing, 
+            rs_allowBluetoothA2dp, 
+            rs_uniffiOutReturn, uniffi_call_status);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceAudioSessionBackendMethod0
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod0::vtablecallbackinterfaceaudiosessionbackend
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, int8_t rs_voiceProcessing, int8_t rs_allowBluetoothA2dp, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_uniffiHandle
+                    , rs_voiceProcessing
+                    , rs_allowBluetoothA2dp
+                    , rs_uniffiOutReturn, uniffi_call_status](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_uniffiHandle
+                        , rs_voiceProcessing
+                        , rs_allowBluetoothA2dp
+                        , rs_uniffiOutReturn, uniffi_call_status);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod0::vtablecallbackinterfaceaudiosessionbackend
+    // Implementation of CallbackInterfaceAudioSessionBackendMethod1 for vtable field set_active in VTableCallbackInterfaceAudioSessionBackend
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod1::vtablecallbackinterfaceaudiosessionbackend::UniffiCallbackInterfaceAudioSessionBackendMethod1
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod1::vtablecallbackinterfaceaudiosessionbackend {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, int8_t, void *, RustCallStatus*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_uniffiHandle
+            ,int8_t rs_active
+            ,void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
+        auto js_active = uniffi_jsi::Bridging<int8_t>::toJs(rt, callInvoker, rs_active);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_uniffiHandle, js_active
+            );
+
+            // Now copy the result back from JS into the RustCallStatus object.
+            uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyFromJs(rt, callInvoker, uniffiResult, uniffi_call_status);
+
+            if (uniffi_call_status->code != UNIFFI_CALL_STATUS_OK) {
+                // The JS callback finished abnormally, so we cannot retrieve the return value.
+                return;
+            }
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceAudioSessionBackendMethod1: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_uniffiHandle, int8_t rs_active, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_uniffiHandle, 
+            rs_active, 
+            rs_uniffiOutReturn, uniffi_call_status);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceAudioSessionBackendMethod1
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod1::vtablecallbackinterfaceaudiosessionbackend
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, int8_t rs_active, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_uniffiHandle
+                    , rs_active
+                    , rs_uniffiOutReturn, uniffi_call_status](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_uniffiHandle
+                        , rs_active
+                        , rs_uniffiOutReturn, uniffi_call_status);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod1::vtablecallbackinterfaceaudiosessionbackend
+    // Implementation of CallbackInterfaceAudioSessionBackendMethod2 for vtable field routes in VTableCallbackInterfaceAudioSessionBackend
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod2::vtablecallbackinterfaceaudiosessionbackend::UniffiCallbackInterfaceAudioSessionBackendMethod2
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod2::vtablecallbackinterfaceaudiosessionbackend {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, RustBuffer *, RustCallStatus*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_uniffiHandle
+            ,RustBuffer * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_uniffiHandle
+            );
+
+            // Now copy the result back from JS into the RustCallStatus object.
+            uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyFromJs(rt, callInvoker, uniffiResult, uniffi_call_status);
+
+            if (uniffi_call_status->code != UNIFFI_CALL_STATUS_OK) {
+                // The JS callback finished abnormally, so we cannot retrieve the return value.
+                return;
+            }
+
+            
+            // return type is RustBuffer(Some(ExternalFfiMetadata { name: "AudioRouteSnapshot", module_path: "voicewire_ffi::platform_audio" }))
+            // Finally, we need to copy the return value back into the Rust pointer.
+            *rs_uniffiOutReturn =
+                uniffi::voicewire_ffi::Bridging<
+                    ReferenceHolder<RustBuffer>
+                >::fromJs(
+                    rt, callInvoker, uniffiResult
+                );
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceAudioSessionBackendMethod2: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_uniffiHandle, RustBuffer * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_uniffiHandle, 
+            rs_uniffiOutReturn, uniffi_call_status);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceAudioSessionBackendMethod2
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod2::vtablecallbackinterfaceaudiosessionbackend
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, RustBuffer * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_uniffiHandle
+                    , rs_uniffiOutReturn, uniffi_call_status](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_uniffiHandle
+                        , rs_uniffiOutReturn, uniffi_call_status);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod2::vtablecallbackinterfaceaudiosessionbackend
+    // Implementation of CallbackInterfaceAudioSessionBackendMethod3 for vtable field apply_route in VTableCallbackInterfaceAudioSessionBackend
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod3::vtablecallbackinterfaceaudiosessionbackend::UniffiCallbackInterfaceAudioSessionBackendMethod3
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod3::vtablecallbackinterfaceaudiosessionbackend {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, RustBuffer, RustBuffer, void *, RustCallStatus*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_uniffiHandle
+            ,RustBuffer rs_kind
+            ,RustBuffer rs_id
+            ,void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
+        auto js_kind = uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, rs_kind);
+        auto js_id = uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, rs_id);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_uniffiHandle, js_kind, js_id
+            );
+
+            // Now copy the result back from JS into the RustCallStatus object.
+            uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyFromJs(rt, callInvoker, uniffiResult, uniffi_call_status);
+
+            if (uniffi_call_status->code != UNIFFI_CALL_STATUS_OK) {
+                // The JS callback finished abnormally, so we cannot retrieve the return value.
+                return;
+            }
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceAudioSessionBackendMethod3: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_uniffiHandle, RustBuffer rs_kind, RustBuffer rs_id, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_uniffiHandle, 
+            rs_kind, 
+            rs_id, 
+            rs_uniffiOutReturn, uniffi_call_status);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceAudioSessionBackendMethod3
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod3::vtablecallbackinterfaceaudiosessionbackend
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, RustBuffer rs_kind, RustBuffer rs_id, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_uniffiHandle
+                    , rs_kind
+                    , rs_id
+                    , rs_uniffiOutReturn, uniffi_call_status](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_uniffiHandle
+                        , rs_kind
+                        , rs_id
+                        , rs_uniffiOutReturn, uniffi_call_status);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod3::vtablecallbackinterfaceaudiosessionbackend
+namespace uniffi::voicewire_ffi {
+using namespace facebook;
+using CallInvoker = uniffi_runtime::UniffiCallInvoker;
+
+template <> struct Bridging<UniffiVTableCallbackInterfaceAudioSessionBackend> {
+  static UniffiVTableCallbackInterfaceAudioSessionBackend fromJs(jsi::Runtime &rt,
+    std::shared_ptr<CallInvoker> callInvoker,
+    const jsi::Value &jsValue
+  ) {
+    // Check if the input is an object
+    if (!jsValue.isObject()) {
+      throw jsi::JSError(rt, "Expected an object for UniffiVTableCallbackInterfaceAudioSessionBackend");
+    }
+
+    // Get the object from the jsi::Value
+    auto jsObject = jsValue.getObject(rt);
+
+    // Create the vtable struct
+    UniffiVTableCallbackInterfaceAudioSessionBackend rsObject;
+
+    // Create the vtable from the js callbacks.
+    rsObject.uniffi_free = uniffi::voicewire_ffi::st::vtablecallbackinterfaceaudiosessionbackend::vtablecallbackinterfaceaudiosessionbackend::free::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "uniffi_free")
+        );
+    rsObject.uniffi_clone = uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceaudiosessionbackend::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "uniffi_clone")
+        );
+    rsObject.configure = uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod0::vtablecallbackinterfaceaudiosessionbackend::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "configure")
+        );
+    rsObject.set_active = uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod1::vtablecallbackinterfaceaudiosessionbackend::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "set_active")
+        );
+    rsObject.routes = uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod2::vtablecallbackinterfaceaudiosessionbackend::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "routes")
+        );
+    rsObject.apply_route = uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod3::vtablecallbackinterfaceaudiosessionbackend::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "apply_route")
+        );
+
+    return rsObject;
+  }
+};
+
+} // namespace uniffi::voicewire_ffi
+    // Implementation of CallbackInterfaceClone for vtable field uniffi_clone in VTableCallbackInterfacePlatformAudioListener
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceplatformaudiolistener::UniffiCallbackInterfaceClone
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceplatformaudiolistener {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, uint64_t*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_handle
+            , uint64_t* uniffi_direct_return) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_handle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_handle);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_handle
+            );
+
+            
+
+            
+            // Write the direct return value back to the caller.
+            if (uniffi_direct_return != nullptr) {
+                *uniffi_direct_return = uniffi_jsi::Bridging<uint64_t>::fromJs(
+                    rt, callInvoker, uniffiResult
+                );
+            }
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfaceClone: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static uint64_t callback(uint64_t rs_handle) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return 0;
+        }
+        uint64_t uniffi_result = 0;
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_handle, 
+            &uniffi_result);
+        return uniffi_result;
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfaceClone
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceplatformaudiolistener
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_handle, uint64_t* uniffi_direct_return) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_handle, uniffi_direct_return](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_handle, uniffi_direct_return);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceplatformaudiolistener
+    // Implementation of CallbackInterfacePlatformAudioListenerMethod0 for vtable field on_event in VTableCallbackInterfacePlatformAudioListener
+
+
+// Callback function: uniffi::voicewire_ffi::cb::callbackinterfaceplatformaudiolistenermethod0::vtablecallbackinterfaceplatformaudiolistener::UniffiCallbackInterfacePlatformAudioListenerMethod0
+//
+// We have the following constraints:
+// - we need to pass a function pointer to Rust.
+// - we need a jsi::Runtime and jsi::Function to call into JS.
+// - function pointers can't store state, so we can't use a lamda.
+//
+// For this, we store a lambda as a global, as `rsLambda`. The `callback` function calls
+// the lambda, which itself calls the `body` which then calls into JS.
+//
+// We then give the `callback` function pointer to Rust which will call the lambda sometime in the
+// future.
+namespace uniffi::voicewire_ffi::cb::callbackinterfaceplatformaudiolistenermethod0::vtablecallbackinterfaceplatformaudiolistener {
+    using namespace facebook;
+
+    // We need to store a lambda in a global so we can call it from
+    // a function pointer. The function pointer is passed to Rust.
+    static std::function<void(uint64_t, RustBuffer, void *, RustCallStatus*)> rsLambda = nullptr;
+
+    // This is the main body of the callback. It's called from the lambda,
+    // which itself is called from the callback function which is passed to Rust.
+    static void body(jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     std::shared_ptr<jsi::Value> callbackValue
+            ,uint64_t rs_uniffiHandle
+            ,RustBuffer rs_event
+            ,void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+
+        // Convert the arguments from Rust, into jsi::Values.
+        // We'll use the Bridging class to do this…
+        auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
+        auto js_event = uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, rs_event);
+
+        // Now we are ready to call the callback.
+        // We are already on the JS thread, because this `body` function was
+        // invoked from the CallInvoker.
+        try {
+            // Getting the callback function
+            auto cb = callbackValue->asObject(rt).asFunction(rt);
+            auto uniffiResult = cb.call(rt, js_uniffiHandle, js_event
+            );
+
+            // Now copy the result back from JS into the RustCallStatus object.
+            uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyFromJs(rt, callInvoker, uniffiResult, uniffi_call_status);
+
+            if (uniffi_call_status->code != UNIFFI_CALL_STATUS_OK) {
+                // The JS callback finished abnormally, so we cannot retrieve the return value.
+                return;
+            }
+
+            
+        } catch (const jsi::JSError &error) {
+            std::cout << "Error in callback UniffiCallbackInterfacePlatformAudioListenerMethod0: "
+                    << error.what() << std::endl;
+            throw error;
+        }
+    }
+
+    static void callback(uint64_t rs_uniffiHandle, RustBuffer rs_event, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+        // If the runtime has shutdown, then there is no point in trying to
+        // call into Javascript. BUT how do we tell if the runtime has shutdown?
+        //
+        // Answer: the module destructor calls into callback `cleanup` method,
+        // which nulls out the rsLamda.
+        //
+        // If rsLamda is null, then there is no runtime to call into.
+        if (rsLambda == nullptr) {
+            // This only occurs when destructors are calling into Rust free/drop,
+            // which causes the JS callback to be dropped.
+            return;
+        }
+
+        // The runtime, the actual callback jsi::funtion, and the callInvoker
+        // are all in the lambda.
+        rsLambda(
+            rs_uniffiHandle, 
+            rs_event, 
+            rs_uniffiOutReturn, uniffi_call_status);
+    }
+
+    [[maybe_unused]] static UniffiCallbackInterfacePlatformAudioListenerMethod0
+    makeCallbackFunction( // uniffi::voicewire_ffi::cb::callbackinterfaceplatformaudiolistenermethod0::vtablecallbackinterfaceplatformaudiolistener
+                    jsi::Runtime &rt,
+                     std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
+                     const jsi::Value &value) {
+        if (rsLambda != nullptr) {
+            // `makeCallbackFunction` is called in two circumstances:
+            //
+            // 1. at startup, when initializing callback interface vtables.
+            // 2. when polling futures. This happens at least once per future that is
+            //    exposed to Javascript. We know that this is always the same function,
+            //    `uniffiFutureContinuationCallback` in `async-rust-calls.ts`.
+            //
+            // We can therefore return the callback function without making anything
+            // new if we've been initialized already.
+            return callback;
+        }
+        auto callbackFunction = value.asObject(rt).asFunction(rt);
+        auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, RustBuffer rs_event, void * rs_uniffiOutReturn, RustCallStatus* uniffi_call_status) {
+                // We immediately make a lambda which will do the work of transforming the
+                // arguments into JSI values and calling the callback.
+                uniffi_runtime::UniffiCallFunc jsLambda = [
+                    callInvoker,
+                    callbackValue
+                    , rs_uniffiHandle
+                    , rs_event
+                    , rs_uniffiOutReturn, uniffi_call_status](jsi::Runtime &rt) mutable {
+                    body(rt, callInvoker, callbackValue
+                        , rs_uniffiHandle
+                        , rs_event
+                        , rs_uniffiOutReturn, uniffi_call_status);
+                };
+                // We'll then call that lambda from the callInvoker which will
+                // look after calling it on the correct thread.
+                callInvoker->invokeBlocking(rt, jsLambda);
+        };
+        return callback;
+    }
+
+    // This method is called from the destructor of NativeVoicewireFfi, which only happens
+    // when the jsi::Runtime is being destroyed.
+    static void cleanup() {
+        // The lambda holds a reference to the the Runtime, so when this is nulled out,
+        // then the pointer will no longer be left dangling.
+        rsLambda = nullptr;
+    }
+} // namespace uniffi::voicewire_ffi::cb::callbackinterfaceplatformaudiolistenermethod0::vtablecallbackinterfaceplatformaudiolistener
+namespace uniffi::voicewire_ffi {
+using namespace facebook;
+using CallInvoker = uniffi_runtime::UniffiCallInvoker;
+
+template <> struct Bridging<UniffiVTableCallbackInterfacePlatformAudioListener> {
+  static UniffiVTableCallbackInterfacePlatformAudioListener fromJs(jsi::Runtime &rt,
+    std::shared_ptr<CallInvoker> callInvoker,
+    const jsi::Value &jsValue
+  ) {
+    // Check if the input is an object
+    if (!jsValue.isObject()) {
+      throw jsi::JSError(rt, "Expected an object for UniffiVTableCallbackInterfacePlatformAudioListener");
+    }
+
+    // Get the object from the jsi::Value
+    auto jsObject = jsValue.getObject(rt);
+
+    // Create the vtable struct
+    UniffiVTableCallbackInterfacePlatformAudioListener rsObject;
+
+    // Create the vtable from the js callbacks.
+    rsObject.uniffi_free = uniffi::voicewire_ffi::st::vtablecallbackinterfaceplatformaudiolistener::vtablecallbackinterfaceplatformaudiolistener::free::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "uniffi_free")
+        );
+    rsObject.uniffi_clone = uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceplatformaudiolistener::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "uniffi_clone")
+        );
+    rsObject.on_event = uniffi::voicewire_ffi::cb::callbackinterfaceplatformaudiolistenermethod0::vtablecallbackinterfaceplatformaudiolistener::makeCallbackFunction(
+          rt, callInvoker, jsObject.getProperty(rt, "on_event")
+        );
+
+    return rsObject;
+  }
+};
+
+} // namespace uniffi::voicewire_ffi
     // Implementation of CallbackInterfaceClone for vtable field uniffi_clone in VTableCallbackInterfaceSessionEventListener
 
 
@@ -3242,7 +4765,7 @@ namespace uniffi::voicewire_ffi::cb::callbackinterfacetokenprovidermethod0::vtab
 
     // We need to store a lambda in a global so we can call it from
     // a function pointer. The function pointer is passed to Rust.
-    static std::function<void(uint64_t, UniffiForeignFutureCompleteRustBuffer, uint64_t, UniffiForeignFutureDroppedCallbackStruct *)> rsLambda = nullptr;
+    static std::function<void(uint64_t, UniffiForeignFutureCompleteU64, uint64_t, UniffiForeignFutureDroppedCallbackStruct *)> rsLambda = nullptr;
 
     // This is the main body of the callback. It's called from the lambda,
     // which itself is called from the callback function which is passed to Rust.
@@ -3250,14 +4773,14 @@ namespace uniffi::voicewire_ffi::cb::callbackinterfacetokenprovidermethod0::vtab
                      std::shared_ptr<uniffi_runtime::UniffiCallInvoker> callInvoker,
                      std::shared_ptr<jsi::Value> callbackValue
             ,uint64_t rs_uniffiHandle
-            ,UniffiForeignFutureCompleteRustBuffer rs_uniffiFutureCallback
+            ,UniffiForeignFutureCompleteU64 rs_uniffiFutureCallback
             ,uint64_t rs_uniffiCallbackData
             ,UniffiForeignFutureDroppedCallbackStruct * rs_uniffiOutDroppedCallback) {
 
         // Convert the arguments from Rust, into jsi::Values.
         // We'll use the Bridging class to do this…
         auto js_uniffiHandle = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiHandle);
-        auto js_uniffiFutureCallback = uniffi::voicewire_ffi::Bridging<UniffiForeignFutureCompleteRustBuffer>::toJs(rt, callInvoker, rs_uniffiFutureCallback);
+        auto js_uniffiFutureCallback = uniffi::voicewire_ffi::Bridging<UniffiForeignFutureCompleteU64>::toJs(rt, callInvoker, rs_uniffiFutureCallback);
         auto js_uniffiCallbackData = uniffi_jsi::Bridging<uint64_t>::toJs(rt, callInvoker, rs_uniffiCallbackData);
 
         // Now we are ready to call the callback.
@@ -3287,7 +4810,7 @@ namespace uniffi::voicewire_ffi::cb::callbackinterfacetokenprovidermethod0::vtab
         }
     }
 
-    static void callback(uint64_t rs_uniffiHandle, UniffiForeignFutureCompleteRustBuffer rs_uniffiFutureCallback, uint64_t rs_uniffiCallbackData, UniffiForeignFutureDroppedCallbackStruct * rs_uniffiOutDroppedCallback) {
+    static void callback(uint64_t rs_uniffiHandle, UniffiForeignFutureCompleteU64 rs_uniffiFutureCallback, uint64_t rs_uniffiCallbackData, UniffiForeignFutureDroppedCallbackStruct * rs_uniffiOutDroppedCallback) {
         // If the runtime has shutdown, then there is no point in trying to
         // call into Javascript. BUT how do we tell if the runtime has shutdown?
         //
@@ -3329,7 +4852,7 @@ namespace uniffi::voicewire_ffi::cb::callbackinterfacetokenprovidermethod0::vtab
         }
         auto callbackFunction = value.asObject(rt).asFunction(rt);
         auto callbackValue = std::make_shared<jsi::Value>(rt, callbackFunction);
-        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, UniffiForeignFutureCompleteRustBuffer rs_uniffiFutureCallback, uint64_t rs_uniffiCallbackData, UniffiForeignFutureDroppedCallbackStruct * rs_uniffiOutDroppedCallback) {
+        rsLambda = [&rt, callInvoker, callbackValue](uint64_t rs_uniffiHandle, UniffiForeignFutureCompleteU64 rs_uniffiFutureCallback, uint64_t rs_uniffiCallbackData, UniffiForeignFutureDroppedCallbackStruct * rs_uniffiOutDroppedCallback) {
                 // We immediately make a lambda which will do the work of transforming the
                 // arguments into JSI values and calling the callback.
                 uniffi_runtime::UniffiCallFunc jsLambda = [
@@ -3844,6 +5367,350 @@ NativeVoicewireFfi::NativeVoicewireFfi(
             return this->cpp_uniffi_voicewire_ffi_fn_method_logsink_log(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_voicewire_ffi_fn_clone_audiosessionbackend"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_clone_audiosessionbackend"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_clone_audiosessionbackend(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_free_audiosessionbackend"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_free_audiosessionbackend"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_free_audiosessionbackend(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure"),
+        3,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route"),
+        3,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_clone_platformaudiolistener"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_clone_platformaudiolistener"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_clone_platformaudiolistener(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_free_platformaudiolistener"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_free_platformaudiolistener"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_free_platformaudiolistener(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_clone_audioroutecontrol"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_clone_audioroutecontrol"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_clone_audioroutecontrol(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_free_audioroutecontrol"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_free_audioroutecontrol"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_free_audioroutecontrol(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes"),
+        3,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_clone_platformaudio"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_clone_platformaudio"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_clone_platformaudio(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_free_platformaudio"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_free_platformaudio"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_free_platformaudio(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_constructor_platformaudio_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_constructor_platformaudio_new"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_constructor_platformaudio_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_platformaudio_route_control"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_platformaudio_route_control"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_platformaudio_route_control(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_clone_clienttoken"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_clone_clienttoken"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_clone_clienttoken(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_free_clienttoken"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_free_clienttoken"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_free_clienttoken(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_constructor_clienttoken_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_constructor_clienttoken_new"),
+        2,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_constructor_clienttoken_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_expires_at"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_expires_at"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_voicewire_ffi_fn_clone_sessioneventlistener"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_clone_sessioneventlistener"),
@@ -4130,6 +5997,14 @@ NativeVoicewireFfi::NativeVoicewireFfi(
         2,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_voicewire_ffi_fn_func_set_log_sink(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_fn_func_default_platform_audio_options"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_fn_func_default_platform_audio_options"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_fn_func_default_platform_audio_options(rt, thisVal, args, count);
         }
     );
     props["ubrn_ffi_voicewire_ffi_rust_future_poll_u8"] = jsi::Function::createFromHostFunction(
@@ -4532,6 +6407,14 @@ NativeVoicewireFfi::NativeVoicewireFfi(
             return this->cpp_uniffi_voicewire_ffi_checksum_func_set_log_sink(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_voicewire_ffi_checksum_func_default_platform_audio_options"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_func_default_platform_audio_options"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_func_default_platform_audio_options(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_is_running"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_is_running"),
@@ -4562,6 +6445,214 @@ NativeVoicewireFfi::NativeVoicewireFfi(
         0,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_voicewire_ffi_checksum_method_logsink_log(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_platformaudio_route_control"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_platformaudio_route_control"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_platformaudio_route_control(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event"] = jsi::Function::createFromHostFunction(
@@ -4732,6 +6823,30 @@ NativeVoicewireFfi::NativeVoicewireFfi(
             return this->cpp_uniffi_voicewire_ffi_checksum_constructor_manualaudio_new(rt, thisVal, args, count);
         }
     );
+    props["ubrn_uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_constructor_platformaudio_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_constructor_platformaudio_new"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_constructor_platformaudio_new(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_voicewire_ffi_checksum_constructor_clienttoken_new"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_constructor_clienttoken_new"),
+        0,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_voicewire_ffi_checksum_constructor_clienttoken_new(rt, thisVal, args, count);
+        }
+    );
     props["ubrn_uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new"] = jsi::Function::createFromHostFunction(
         rt,
         jsi::PropNameID::forAscii(rt, "ubrn_uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new"),
@@ -4762,6 +6877,46 @@ NativeVoicewireFfi::NativeVoicewireFfi(
         1,
         [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
             return this->cpp_uniffi_internal_fn_method_logsink_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_internal_fn_method_audiosessionbackend_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_audiosessionbackend_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_audiosessionbackend_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_internal_fn_method_platformaudiolistener_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_platformaudiolistener_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_platformaudiolistener_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_internal_fn_method_audioroutecontrol_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_audioroutecontrol_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_audioroutecontrol_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_internal_fn_method_platformaudio_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_platformaudio_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_platformaudio_ffi__bless_pointer(rt, thisVal, args, count);
+        }
+    );
+    props["ubrn_uniffi_internal_fn_method_clienttoken_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
+        rt,
+        jsi::PropNameID::forAscii(rt, "ubrn_uniffi_internal_fn_method_clienttoken_ffi__bless_pointer"),
+        1,
+        [this](jsi::Runtime &rt, const jsi::Value &thisVal, const jsi::Value *args, size_t count) -> jsi::Value {
+            return this->cpp_uniffi_internal_fn_method_clienttoken_ffi__bless_pointer(rt, thisVal, args, count);
         }
     );
     props["ubrn_uniffi_internal_fn_method_sessioneventlistener_ffi__bless_pointer"] = jsi::Function::createFromHostFunction(
@@ -4939,9 +7094,16 @@ uniffi::voicewire_ffi::cb::rustfuturecontinuationcallback::cleanup();
     // Cleanup for callback function ForeignFutureDroppedCallback
 uniffi::voicewire_ffi::cb::foreignfuturedroppedcallback::cleanup();
     // Cleanup for "free" callback function CallbackInterfaceFree
-uniffi::voicewire_ffi::st::vtablecallbackinterfacelogsink::vtablecallbackinterfacelogsink::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfacesessioneventlistener::vtablecallbackinterfacesessioneventlistener::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfacetokenprovider::vtablecallbackinterfacetokenprovider::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfacetoolhandler::vtablecallbackinterfacetoolhandler::free::cleanup();
+uniffi::voicewire_ffi::st::vtablecallbackinterfacelogsink::vtablecallbackinterfacelogsink::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfaceaudiosessionbackend::vtablecallbackinterfaceaudiosessionbackend::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfaceplatformaudiolistener::vtablecallbackinterfaceplatformaudiolistener::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfacesessioneventlistener::vtablecallbackinterfacesessioneventlistener::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfacetokenprovider::vtablecallbackinterfacetokenprovider::free::cleanup();uniffi::voicewire_ffi::st::vtablecallbackinterfacetoolhandler::vtablecallbackinterfacetoolhandler::free::cleanup();
 uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfacelogsink::cleanup();
 uniffi::voicewire_ffi::cb::callbackinterfacelogsinkmethod0::vtablecallbackinterfacelogsink::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceaudiosessionbackend::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod0::vtablecallbackinterfaceaudiosessionbackend::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod1::vtablecallbackinterfaceaudiosessionbackend::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod2::vtablecallbackinterfaceaudiosessionbackend::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceaudiosessionbackendmethod3::vtablecallbackinterfaceaudiosessionbackend::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfaceplatformaudiolistener::cleanup();
+uniffi::voicewire_ffi::cb::callbackinterfaceplatformaudiolistenermethod0::vtablecallbackinterfaceplatformaudiolistener::cleanup();
 uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfacesessioneventlistener::cleanup();
 uniffi::voicewire_ffi::cb::callbackinterfacesessioneventlistenermethod0::vtablecallbackinterfacesessioneventlistener::cleanup();
 uniffi::voicewire_ffi::cb::callbackinterfaceclone::vtablecallbackinterfacetokenprovider::cleanup();
@@ -4979,6 +7141,51 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_internal_fn_func_ffi__read_string_from
     auto static destructor = [](uint64_t p) {
         RustCallStatus status = {0};
         uniffi_voicewire_ffi_fn_free_logsink(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
+}jsi::Value NativeVoicewireFfi::cpp_uniffi_internal_fn_method_audiosessionbackend_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_voicewire_ffi_fn_free_audiosessionbackend(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
+}jsi::Value NativeVoicewireFfi::cpp_uniffi_internal_fn_method_platformaudiolistener_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_voicewire_ffi_fn_free_platformaudiolistener(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
+}jsi::Value NativeVoicewireFfi::cpp_uniffi_internal_fn_method_audioroutecontrol_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_voicewire_ffi_fn_free_audioroutecontrol(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
+}jsi::Value NativeVoicewireFfi::cpp_uniffi_internal_fn_method_platformaudio_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_voicewire_ffi_fn_free_platformaudio(p, &status);
+    };
+    auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
+    auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
+    return jsi::Value(rt, obj);
+}jsi::Value NativeVoicewireFfi::cpp_uniffi_internal_fn_method_clienttoken_ffi__bless_pointer(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto pointer = uniffi_jsi::Bridging<uint64_t>::fromJs(rt, callInvoker, args[0]);
+    auto static destructor = [](uint64_t p) {
+        RustCallStatus status = {0};
+        uniffi_voicewire_ffi_fn_free_clienttoken(p, &status);
     };
     auto ptrObj = std::make_shared<uniffi_jsi::DestructibleObject>(pointer, destructor);
     auto obj = jsi::Object::createFromHostObject(rt, ptrObj);
@@ -5137,6 +7344,450 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_logsink_log(js
 
         
         return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_clone_audiosessionbackend(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_clone_audiosessionbackend(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_free_audiosessionbackend(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_free_audiosessionbackend(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto vtableInstance =
+        uniffi::voicewire_ffi::Bridging<UniffiVTableCallbackInterfaceAudioSessionBackend>::fromJs(
+            rt,
+            callInvoker,
+            args[0]
+        );
+
+    std::lock_guard<std::mutex> lock(uniffi::voicewire_ffi::registry::vtableMutex);
+    uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(
+        uniffi::voicewire_ffi::registry::putTable(
+            "UniffiVTableCallbackInterfaceAudioSessionBackend",
+            vtableInstance
+        )
+    );
+    return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging<int8_t>::fromJs(rt, callInvoker, args[1]), uniffi_jsi::Bridging<int8_t>::fromJs(rt, callInvoker, args[2]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging<int8_t>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[2]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_clone_platformaudiolistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_clone_platformaudiolistener(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_free_platformaudiolistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_free_platformaudiolistener(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+    auto vtableInstance =
+        uniffi::voicewire_ffi::Bridging<UniffiVTableCallbackInterfacePlatformAudioListener>::fromJs(
+            rt,
+            callInvoker,
+            args[0]
+        );
+
+    std::lock_guard<std::mutex> lock(uniffi::voicewire_ffi::registry::vtableMutex);
+    uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(
+        uniffi::voicewire_ffi::registry::putTable(
+            "UniffiVTableCallbackInterfacePlatformAudioListener",
+            vtableInstance
+        )
+    );
+    return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_clone_audioroutecontrol(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_clone_audioroutecontrol(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_free_audioroutecontrol(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_free_audioroutecontrol(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging<int8_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging<int8_t>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[2]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging<int8_t>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging<int8_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_clone_platformaudio(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_clone_platformaudio(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_free_platformaudio(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_free_platformaudio(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_constructor_platformaudio_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_constructor_platformaudio_new(uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_platformaudio_route_control(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_platformaudio_route_control(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_clone_clienttoken(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_clone_clienttoken(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_free_clienttoken(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        uniffi_voicewire_ffi_fn_free_clienttoken(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_constructor_clienttoken_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_constructor_clienttoken_new(uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<RustBuffer>::fromJs(rt, callInvoker, args[1]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi_jsi::Bridging</*handle*/ uint64_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), 
+            &status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
 }
 jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_clone_sessioneventlistener(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
@@ -5484,6 +8135,15 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_func_set_log_sink(jsi
 
         
         return jsi::Value::undefined();
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_fn_func_default_platform_audio_options(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        RustCallStatus status = uniffi::voicewire_ffi::Bridging<RustCallStatus>::rustSuccess(rt);
+        auto value = uniffi_voicewire_ffi_fn_func_default_platform_audio_options(&status
+        );
+        uniffi::voicewire_ffi::Bridging<RustCallStatus>::copyIntoJs(rt, callInvoker, status, args[count - 1]);
+
+        
+        return uniffi::voicewire_ffi::Bridging<RustBuffer>::toJs(rt, callInvoker, value);
 }
 jsi::Value NativeVoicewireFfi::cpp_ffi_voicewire_ffi_rust_future_poll_u8(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         ffi_voicewire_ffi_rust_future_poll_u8(uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[0]), uniffi::voicewire_ffi::Bridging<UniffiRustFutureContinuationCallback>::fromJs(rt, callInvoker, args[1]), uniffi_jsi::Bridging</*handle*/ uint64_t>::fromJs(rt, callInvoker, args[2])
@@ -5871,6 +8531,13 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_func_set_log_si
         
         return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
 }
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_func_default_platform_audio_options(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_func_default_platform_audio_options(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
 jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_manualaudio_is_running(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_voicewire_ffi_checksum_method_manualaudio_is_running(
         );
@@ -5894,6 +8561,188 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_manualau
 }
 jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_logsink_log(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_voicewire_ffi_checksum_method_logsink_log(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_platformaudio_route_control(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_platformaudio_route_control(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at(
         );
 
         
@@ -6041,6 +8890,27 @@ jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_method_taskhand
 }
 jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_constructor_manualaudio_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
         auto value = uniffi_voicewire_ffi_checksum_constructor_manualaudio_new(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_constructor_platformaudio_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_constructor_platformaudio_new(
+        );
+
+        
+        return uniffi_jsi::Bridging<uint16_t>::toJs(rt, callInvoker, value);
+}
+jsi::Value NativeVoicewireFfi::cpp_uniffi_voicewire_ffi_checksum_constructor_clienttoken_new(jsi::Runtime& rt, const jsi::Value& thisVal, const jsi::Value* args, size_t count) {
+        auto value = uniffi_voicewire_ffi_checksum_constructor_clienttoken_new(
         );
 
         

@@ -4,9 +4,9 @@
 /* eslint-disable */
 // @ts-nocheck
 import nativeModule from "./voicewire_ffi-ffi";
-import { type UniffiRustFutureContinuationCallback, type UniffiForeignFutureDroppedCallback, type UniffiForeignFutureDroppedCallbackStruct, type UniffiVTableCallbackInterfaceVoicewireFfiLogSink, type UniffiVTableCallbackInterfaceVoicewireFfiSessionEventListener, type UniffiForeignFutureResultRustBuffer, type UniffiForeignFutureCompleterustBuffer, type UniffiVTableCallbackInterfaceVoicewireFfiTokenProvider, type UniffiVTableCallbackInterfaceVoicewireFfiToolHandler,
+import { type UniffiRustFutureContinuationCallback, type UniffiForeignFutureDroppedCallback, type UniffiForeignFutureDroppedCallbackStruct, type UniffiVTableCallbackInterfaceVoicewireFfiAudioSessionBackend, type UniffiVTableCallbackInterfaceVoicewireFfiLogSink, type UniffiVTableCallbackInterfaceVoicewireFfiPlatformAudioListener, type UniffiVTableCallbackInterfaceVoicewireFfiSessionEventListener, type UniffiForeignFutureResultU64, type UniffiForeignFutureCompleteu64, type UniffiVTableCallbackInterfaceVoicewireFfiTokenProvider, type UniffiForeignFutureResultRustBuffer, type UniffiForeignFutureCompleterustBuffer, type UniffiVTableCallbackInterfaceVoicewireFfiToolHandler,
 } from "./voicewire_ffi-ffi";
-import { type FfiConverter, type UniffiByteArray, type UniffiGcObject, type UniffiHandle, type UniffiObjectFactory, type UniffiReferenceHolder, type UniffiRustCallStatus, AbstractFfiConverterByteArray, Cursor, FfiConverterArray, FfiConverterArrayBuffer, FfiConverterBool, FfiConverterFloat32, FfiConverterFloat64, FfiConverterObject, FfiConverterObjectWithCallbacks, FfiConverterOptional, FfiConverterUInt16, FfiConverterUInt32, FfiConverterUInt64, FfiConverterUInt8, RustBuffer, UniffiAbstractObject, UniffiEnum, UniffiError, UniffiInternalError, UniffiResult, UniffiRustCaller, destructorGuardSymbol, pointerLiteralSymbol, uniffiCreateFfiConverterString, uniffiCreateRecord, uniffiRustCallAsync, uniffiTraitInterfaceCall, uniffiTraitInterfaceCallAsyncWithError, uniffiTypeNameSymbol, variantOrdinalSymbol,
+import { type FfiConverter, type UniffiByteArray, type UniffiGcObject, type UniffiHandle, type UniffiObjectFactory, type UniffiReferenceHolder, type UniffiRustCallStatus, AbstractFfiConverterByteArray, Cursor, FfiConverterArray, FfiConverterArrayBuffer, FfiConverterBool, FfiConverterFloat32, FfiConverterFloat64, FfiConverterObject, FfiConverterObjectWithCallbacks, FfiConverterOptional, FfiConverterUInt16, FfiConverterUInt32, FfiConverterUInt64, FfiConverterUInt8, RustBuffer, UniffiAbstractObject, UniffiEnum, UniffiError, UniffiInternalError, UniffiResult, UniffiRustCaller, destructorGuardSymbol, pointerLiteralSymbol, uniffiCreateFfiConverterString, uniffiCreateRecord, uniffiRustCallAsync, uniffiTraitInterfaceCall, uniffiTraitInterfaceCallAsyncWithError, uniffiTraitInterfaceCallWithError, uniffiTypeNameSymbol, variantOrdinalSymbol,
 } from "@ubjs/core";
 const uniffiCaller = new UniffiRustCaller(() => ({ code: 0 }));
 
@@ -28,6 +28,25 @@ export function clearLogSink(): void {uniffiCaller.rustCall(
             },
             /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
     );
+    }
+
+/**
+ * The default [`PlatformAudioOptions`] (SDK-managed session, voice processing on, speaker
+ * default, automatic resume), for languages without record defaults.
+ */
+export function defaultPlatformAudioOptions(): PlatformAudioOptions {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_func_default_platform_audio_options(
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterTypePlatformAudioOptions.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
     }
 
 /**
@@ -113,6 +132,62 @@ const FfiConverterTypeAudioLevels = (() => {
     return new FFIConverter();
 })();
 
+/**
+ * The kinds of audio route.
+ */
+export enum AudioRouteKind {
+    /**
+     * The phone's receiver, held to the ear.
+     */
+    Earpiece,
+    /**
+     * The built-in loudspeaker.
+     */
+    Speaker,
+    /**
+     * A wired headset or headphones (3.5 mm, USB-C, Lightning).
+     */
+    Wired,
+    /**
+     * A Bluetooth headset in a two-way voice profile (HFP, SCO, LE audio).
+     */
+    Bluetooth,
+    /**
+     * Anything else (car audio, AirPlay, HDMI, hearing aids); listed, never chosen
+     * automatically.
+     */
+    Other
+}
+
+const FfiConverterTypeAudioRouteKind = (() => {
+    type TypeName = AudioRouteKind;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return AudioRouteKind.Earpiece;
+                case 2: return AudioRouteKind.Speaker;
+                case 3: return AudioRouteKind.Wired;
+                case 4: return AudioRouteKind.Bluetooth;
+                case 5: return AudioRouteKind.Other;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case AudioRouteKind.Earpiece: return c.writeI32(1);
+                case AudioRouteKind.Speaker: return c.writeI32(2);
+                case AudioRouteKind.Wired: return c.writeI32(3);
+                case AudioRouteKind.Bluetooth: return c.writeI32(4);
+                case AudioRouteKind.Other: return c.writeI32(5);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
 // Hermes (React Native ≥ 0.74) ships TextEncoder and encodeInto, but not
 // TextDecoder. For single-string decode (bytesToString), we polyfill via the
 // C++ string_from_buffer helper using a duck-typed object matching the
@@ -166,51 +241,110 @@ const stringConverter = (() => {
 const FfiConverterString = uniffiCreateFfiConverterString(stringConverter);
 
 /**
- * A credential from the app's backend.
+ * One route the OS offers.
  */
-export type ClientToken = {
+export type AudioRoute = {
     /**
-     * The key (`ek_…` for ephemeral client secrets).
+     * What kind of route it is.
      */
-    value: string,
+    kind: AudioRouteKind,
     /**
-     * Unix time (seconds) after which it cannot start sessions; absent = never expires.
+     * The platform's id (AVAudioSession port UID, Android `AudioDeviceInfo.id` as text).
      */
-    expiresAt?: bigint
+    id: string,
+    /**
+     * A name to show the user ("AirPods Pro", "Speaker").
+     */
+    name: string
 }
 
 /**
- * Generated factory for {@link ClientToken} record objects.
+ * Generated factory for {@link AudioRoute} record objects.
  */
-export const ClientToken = (() => {
+export const AudioRoute = (() => {
     const defaults = () => ({
     });
     const create = (() => {
-        return uniffiCreateRecord<ClientToken, ReturnType<typeof defaults>>(defaults);
+        return uniffiCreateRecord<AudioRoute, ReturnType<typeof defaults>>(defaults);
     })();
     return Object.freeze({
         create,
         new: create,
-        defaults: () => Object.freeze(defaults()) as Partial<ClientToken>,
+        defaults: () => Object.freeze(defaults()) as Partial<AudioRoute>,
     });
 })();
 
-const FfiConverterTypeClientToken = (() => {
-    type TypeName = ClientToken;
+const FfiConverterTypeAudioRoute = (() => {
+    type TypeName = AudioRoute;
     class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
         readFromCursor(c: Cursor): TypeName {
             return {
-                value: FfiConverterString.readFromCursor(c), 
-                expiresAt: FfiConverterOptionalUInt64.readFromCursor(c)
+                kind: FfiConverterTypeAudioRouteKind.readFromCursor(c), 
+                id: FfiConverterString.readFromCursor(c), 
+                name: FfiConverterString.readFromCursor(c)
             };
         }
         writeIntoCursor(value: TypeName, c: Cursor): void {
-            FfiConverterString.writeIntoCursor(value.value, c);
-            FfiConverterOptionalUInt64.writeIntoCursor(value.expiresAt, c);
+            FfiConverterTypeAudioRouteKind.writeIntoCursor(value.kind, c);
+            FfiConverterString.writeIntoCursor(value.id, c);
+            FfiConverterString.writeIntoCursor(value.name, c);
         }
         allocationSize(value: TypeName): number {
-            return FfiConverterString.allocationSize(value.value) +
-             FfiConverterOptionalUInt64.allocationSize(value.expiresAt);
+            return FfiConverterTypeAudioRouteKind.allocationSize(value.kind) +
+             FfiConverterString.allocationSize(value.id) +
+             FfiConverterString.allocationSize(value.name);
+            
+        }
+    };
+    return new FFIConverter();
+})();
+
+/**
+ * The route in use and the routes that could be chosen, as the OS reports them.
+ */
+export type AudioRouteSnapshot = {
+    /**
+     * The route audio plays through now, if any.
+     */
+    current?: AudioRoute,
+    /**
+     * Every route that could be selected now.
+     */
+    available: Array<AudioRoute>
+}
+
+/**
+ * Generated factory for {@link AudioRouteSnapshot} record objects.
+ */
+export const AudioRouteSnapshot = (() => {
+    const defaults = () => ({
+    });
+    const create = (() => {
+        return uniffiCreateRecord<AudioRouteSnapshot, ReturnType<typeof defaults>>(defaults);
+    })();
+    return Object.freeze({
+        create,
+        new: create,
+        defaults: () => Object.freeze(defaults()) as Partial<AudioRouteSnapshot>,
+    });
+})();
+
+const FfiConverterTypeAudioRouteSnapshot = (() => {
+    type TypeName = AudioRouteSnapshot;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            return {
+                current: FfiConverterOptionalTypeAudioRoute.readFromCursor(c), 
+                available: FfiConverterSequenceTypeAudioRoute.readFromCursor(c)
+            };
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            FfiConverterOptionalTypeAudioRoute.writeIntoCursor(value.current, c);
+            FfiConverterSequenceTypeAudioRoute.writeIntoCursor(value.available, c);
+        }
+        allocationSize(value: TypeName): number {
+            return FfiConverterOptionalTypeAudioRoute.allocationSize(value.current) +
+             FfiConverterSequenceTypeAudioRoute.allocationSize(value.available);
             
         }
     };
@@ -219,6 +353,8 @@ const FfiConverterTypeClientToken = (() => {
 
 /**
  * Where to connect.
+ *
+ * `Debug` hides userinfo and query values of both URLs (a relay URL may carry a credential).
  */
 export type EndpointConfig = {
     /**
@@ -445,6 +581,130 @@ const FfiConverterTypeLogRecord = (() => {
             return FfiConverterTypeLogLevel.allocationSize(value.level) +
              FfiConverterString.allocationSize(value.target) +
              FfiConverterString.allocationSize(value.message);
+            
+        }
+    };
+    return new FFIConverter();
+})();
+
+/**
+ * Who owns the platform audio session.
+ */
+export enum AudioSessionManagement {
+    /**
+     * VoiceWire configures and activates the session on start and deactivates it on stop.
+     */
+    Sdk,
+    /**
+     * The app does (CallKit activates the session itself): VoiceWire never configures or
+     * activates it, but still observes routes and interruptions and can choose routes.
+     */
+    App
+}
+
+const FfiConverterTypeAudioSessionManagement = (() => {
+    type TypeName = AudioSessionManagement;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return AudioSessionManagement.Sdk;
+                case 2: return AudioSessionManagement.App;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case AudioSessionManagement.Sdk: return c.writeI32(1);
+                case AudioSessionManagement.App: return c.writeI32(2);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
+/**
+ * How platform audio is set up.
+ */
+export type PlatformAudioOptions = {
+    /**
+     * Who owns the audio session (`Sdk` unless CallKit or the app does).
+     */
+    management: AudioSessionManagement,
+    /**
+     * The built-in route used when no headset is connected: `Speaker` (voice agents, held
+     * at arm's length) or `Earpiece` (call-style apps).
+     */
+    builtinRoute: AudioRouteKind,
+    /**
+     * Platform echo cancellation, gain control and noise suppression. On by default.
+     */
+    voiceProcessing: boolean,
+    /**
+     * Allow Bluetooth A2DP output besides HFP (iOS).
+     */
+    allowBluetoothA2dp: boolean,
+    /**
+     * Resume on its own after an interruption when the OS allows it.
+     */
+    autoResume: boolean,
+    /**
+     * The hardware sample rate if the app knows it (Android
+     * `AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE`); absent = 48 kHz. iOS reads it itself.
+     */
+    hardwareSampleRate?: number
+}
+
+/**
+ * Generated factory for {@link PlatformAudioOptions} record objects.
+ */
+export const PlatformAudioOptions = (() => {
+    const defaults = () => ({
+        voiceProcessing: true,
+        allowBluetoothA2dp: true,
+        autoResume: true,
+        hardwareSampleRate: undefined
+    });
+    const create = (() => {
+        return uniffiCreateRecord<PlatformAudioOptions, ReturnType<typeof defaults>>(defaults);
+    })();
+    return Object.freeze({
+        create,
+        new: create,
+        defaults: () => Object.freeze(defaults()) as Partial<PlatformAudioOptions>,
+    });
+})();
+
+const FfiConverterTypePlatformAudioOptions = (() => {
+    type TypeName = PlatformAudioOptions;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            return {
+                management: FfiConverterTypeAudioSessionManagement.readFromCursor(c), 
+                builtinRoute: FfiConverterTypeAudioRouteKind.readFromCursor(c), 
+                voiceProcessing: FfiConverterBool.readFromCursor(c), 
+                allowBluetoothA2dp: FfiConverterBool.readFromCursor(c), 
+                autoResume: FfiConverterBool.readFromCursor(c), 
+                hardwareSampleRate: FfiConverterOptionalUInt32.readFromCursor(c)
+            };
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            FfiConverterTypeAudioSessionManagement.writeIntoCursor(value.management, c);
+            FfiConverterTypeAudioRouteKind.writeIntoCursor(value.builtinRoute, c);
+            FfiConverterBool.writeIntoCursor(value.voiceProcessing, c);
+            FfiConverterBool.writeIntoCursor(value.allowBluetoothA2dp, c);
+            FfiConverterBool.writeIntoCursor(value.autoResume, c);
+            FfiConverterOptionalUInt32.writeIntoCursor(value.hardwareSampleRate, c);
+        }
+        allocationSize(value: TypeName): number {
+            return FfiConverterTypeAudioSessionManagement.allocationSize(value.management) +
+             FfiConverterTypeAudioRouteKind.allocationSize(value.builtinRoute) +
+             FfiConverterBool.allocationSize(value.voiceProcessing) +
+             FfiConverterBool.allocationSize(value.allowBluetoothA2dp) +
+             FfiConverterBool.allocationSize(value.autoResume) +
+             FfiConverterOptionalUInt32.allocationSize(value.hardwareSampleRate);
             
         }
     };
@@ -1097,7 +1357,8 @@ export type SessionOptions = {
      */
     reconnect?: ReconnectConfig,
     /**
-     * How long a tool handler may run before the model is told it timed out, ms.
+     * How long a tool handler may run before the model is told it timed out, ms (values
+     * above 30 days count as 30 days, as do the other durations here).
      */
     toolTimeoutMs?: bigint,
     /**
@@ -1681,13 +1942,1752 @@ const FfiConverterTypeVoiceError = (() => {
 })();
 
 /**
+ * Android audio-focus changes (`AudioManager.OnAudioFocusChangeListener`).
+ */
+export enum AudioFocusChange {
+    /**
+     * `AUDIOFOCUS_GAIN`: focus is back; the interruption ends.
+     */
+    Gained,
+    /**
+     * `AUDIOFOCUS_LOSS_TRANSIENT`: a call or another app took focus for a while.
+     */
+    LostTransient,
+    /**
+     * `AUDIOFOCUS_LOSS_TRANSIENT_CAN_DUCK`: a short sound plays over us (the conversation
+     * goes on).
+     */
+    LostCanDuck,
+    /**
+     * `AUDIOFOCUS_LOSS`: another app took focus for good.
+     */
+    LostPermanent
+}
+
+const FfiConverterTypeAudioFocusChange = (() => {
+    type TypeName = AudioFocusChange;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return AudioFocusChange.Gained;
+                case 2: return AudioFocusChange.LostTransient;
+                case 3: return AudioFocusChange.LostCanDuck;
+                case 4: return AudioFocusChange.LostPermanent;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case AudioFocusChange.Gained: return c.writeI32(1);
+                case AudioFocusChange.LostTransient: return c.writeI32(2);
+                case AudioFocusChange.LostCanDuck: return c.writeI32(3);
+                case AudioFocusChange.LostPermanent: return c.writeI32(4);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
+/**
+ * Who interrupted the audio.
+ */
+export enum AudioInterruptionSource {
+    /**
+     * A phone or VoIP call.
+     */
+    Call,
+    /**
+     * Siri, Google Assistant or another system voice feature.
+     */
+    Assistant,
+    /**
+     * Another app took audio focus for a while.
+     */
+    TransientFocusLoss,
+    /**
+     * Another app took audio focus for good: audio stays off until `resume()`.
+     */
+    PermanentFocusLoss,
+    /**
+     * The OS did not say.
+     */
+    Unknown
+}
+
+const FfiConverterTypeAudioInterruptionSource = (() => {
+    type TypeName = AudioInterruptionSource;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return AudioInterruptionSource.Call;
+                case 2: return AudioInterruptionSource.Assistant;
+                case 3: return AudioInterruptionSource.TransientFocusLoss;
+                case 4: return AudioInterruptionSource.PermanentFocusLoss;
+                case 5: return AudioInterruptionSource.Unknown;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case AudioInterruptionSource.Call: return c.writeI32(1);
+                case AudioInterruptionSource.Assistant: return c.writeI32(2);
+                case AudioInterruptionSource.TransientFocusLoss: return c.writeI32(3);
+                case AudioInterruptionSource.PermanentFocusLoss: return c.writeI32(4);
+                case AudioInterruptionSource.Unknown: return c.writeI32(5);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
+/**
+ * Why the OS says the route changed.
+ */
+export enum AudioRouteChangeReason {
+    /**
+     * A headset or other device became available.
+     */
+    DeviceConnected,
+    /**
+     * The device in use went away.
+     */
+    DeviceDisconnected,
+    /**
+     * Something (this app or another) overrode the output.
+     */
+    Override,
+    /**
+     * The session's category or mode changed.
+     */
+    CategoryChange,
+    /**
+     * VoiceWire applied a selection.
+     */
+    Applied,
+    /**
+     * The first report after the session was set up.
+     */
+    Initial,
+    /**
+     * Anything else.
+     */
+    Other
+}
+
+const FfiConverterTypeAudioRouteChangeReason = (() => {
+    type TypeName = AudioRouteChangeReason;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return AudioRouteChangeReason.DeviceConnected;
+                case 2: return AudioRouteChangeReason.DeviceDisconnected;
+                case 3: return AudioRouteChangeReason.Override;
+                case 4: return AudioRouteChangeReason.CategoryChange;
+                case 5: return AudioRouteChangeReason.Applied;
+                case 6: return AudioRouteChangeReason.Initial;
+                case 7: return AudioRouteChangeReason.Other;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case AudioRouteChangeReason.DeviceConnected: return c.writeI32(1);
+                case AudioRouteChangeReason.DeviceDisconnected: return c.writeI32(2);
+                case AudioRouteChangeReason.Override: return c.writeI32(3);
+                case AudioRouteChangeReason.CategoryChange: return c.writeI32(4);
+                case AudioRouteChangeReason.Applied: return c.writeI32(5);
+                case AudioRouteChangeReason.Initial: return c.writeI32(6);
+                case AudioRouteChangeReason.Other: return c.writeI32(7);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
+/**
+ * What the app wants the audio to go through.
+ */
+export enum AudioRouteSelection {
+    /**
+     * The automatic policy: Bluetooth, else wired, else the built-in default (speaker unless
+     * the options say earpiece). A newly connected headset always wins.
+     */
+    Automatic,
+    /**
+     * The phone's receiver.
+     */
+    Earpiece,
+    /**
+     * The loudspeaker.
+     */
+    Speaker,
+    /**
+     * A wired headset.
+     */
+    Wired,
+    /**
+     * A Bluetooth headset.
+     */
+    Bluetooth
+}
+
+const FfiConverterTypeAudioRouteSelection = (() => {
+    type TypeName = AudioRouteSelection;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return AudioRouteSelection.Automatic;
+                case 2: return AudioRouteSelection.Earpiece;
+                case 3: return AudioRouteSelection.Speaker;
+                case 4: return AudioRouteSelection.Wired;
+                case 5: return AudioRouteSelection.Bluetooth;
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value) {
+                case AudioRouteSelection.Automatic: return c.writeI32(1);
+                case AudioRouteSelection.Earpiece: return c.writeI32(2);
+                case AudioRouteSelection.Speaker: return c.writeI32(3);
+                case AudioRouteSelection.Wired: return c.writeI32(4);
+                case AudioRouteSelection.Bluetooth: return c.writeI32(5);
+            }
+        }
+        allocationSize(value: TypeName): number {
+            return 4;
+        }
+    }
+    return new FFIConverter();
+})();
+
+
+// Enum: PlatformAudioEvent
+export enum PlatformAudioEvent_Tags {
+    RouteChanged = "RouteChanged",
+    AvailableRoutesChanged = "AvailableRoutesChanged",
+    ChosenRouteLost = "ChosenRouteLost",
+    RouteApplyFailed = "RouteApplyFailed",
+    Interrupted = "Interrupted",
+    Resumed = "Resumed",
+    ResumeNeedsUser = "ResumeNeedsUser",
+    ResumeGaveUp = "ResumeGaveUp",
+    VoiceProcessingChanged = "VoiceProcessingChanged",
+    StreamReopened = "StreamReopened",
+    Error = "Error"
+}
+/**
+ * What the app hears about platform audio.
+ */
+export const PlatformAudioEvent = (() => {
+
+    type RouteChanged__interface = {
+        tag: PlatformAudioEvent_Tags.RouteChanged;
+        inner: 
+Readonly<{from?: AudioRoute; to?: AudioRoute; reason: AudioRouteChangeReason}>
+    };
+    /**
+     * The route audio plays through changed.
+     */
+    class RouteChanged_ extends UniffiEnum implements RouteChanged__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.RouteChanged;
+        readonly inner: 
+Readonly<{from?: AudioRoute; to?: AudioRoute; reason: AudioRouteChangeReason}>;
+        constructor(
+inner: {from?: AudioRoute; to?: AudioRoute; reason: AudioRouteChangeReason }) {
+            super("PlatformAudioEvent", "RouteChanged");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {from?: AudioRoute; to?: AudioRoute; reason: AudioRouteChangeReason }): RouteChanged_ {
+            return new RouteChanged_(inner);
+        }
+
+        static instanceOf(obj: any): obj is RouteChanged_ {
+            return obj.tag === PlatformAudioEvent_Tags.RouteChanged;
+        }
+
+    }
+
+    type AvailableRoutesChanged__interface = {
+        tag: PlatformAudioEvent_Tags.AvailableRoutesChanged;
+        inner: 
+Readonly<{routes: Array<AudioRoute>}>
+    };
+    /**
+     * The routes the user can choose from changed.
+     */
+    class AvailableRoutesChanged_ extends UniffiEnum implements AvailableRoutesChanged__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.AvailableRoutesChanged;
+        readonly inner: 
+Readonly<{routes: Array<AudioRoute>}>;
+        constructor(
+inner: {routes: Array<AudioRoute> }) {
+            super("PlatformAudioEvent", "AvailableRoutesChanged");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {routes: Array<AudioRoute> }): AvailableRoutesChanged_ {
+            return new AvailableRoutesChanged_(inner);
+        }
+
+        static instanceOf(obj: any): obj is AvailableRoutesChanged_ {
+            return obj.tag === PlatformAudioEvent_Tags.AvailableRoutesChanged;
+        }
+
+    }
+
+    type ChosenRouteLost__interface = {
+        tag: PlatformAudioEvent_Tags.ChosenRouteLost;
+        inner: 
+Readonly<{kind: AudioRouteKind}>
+    };
+    /**
+     * The route the user chose went away; back on automatic.
+     */
+    class ChosenRouteLost_ extends UniffiEnum implements ChosenRouteLost__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.ChosenRouteLost;
+        readonly inner: 
+Readonly<{kind: AudioRouteKind}>;
+        constructor(
+inner: {kind: AudioRouteKind }) {
+            super("PlatformAudioEvent", "ChosenRouteLost");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {kind: AudioRouteKind }): ChosenRouteLost_ {
+            return new ChosenRouteLost_(inner);
+        }
+
+        static instanceOf(obj: any): obj is ChosenRouteLost_ {
+            return obj.tag === PlatformAudioEvent_Tags.ChosenRouteLost;
+        }
+
+    }
+
+    type RouteApplyFailed__interface = {
+        tag: PlatformAudioEvent_Tags.RouteApplyFailed;
+        inner: 
+Readonly<{kind: AudioRouteKind; detail: string}>
+    };
+    /**
+     * Applying a route failed; back on automatic.
+     */
+    class RouteApplyFailed_ extends UniffiEnum implements RouteApplyFailed__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.RouteApplyFailed;
+        readonly inner: 
+Readonly<{kind: AudioRouteKind; detail: string}>;
+        constructor(
+inner: {kind: AudioRouteKind; detail: string }) {
+            super("PlatformAudioEvent", "RouteApplyFailed");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {kind: AudioRouteKind; detail: string }): RouteApplyFailed_ {
+            return new RouteApplyFailed_(inner);
+        }
+
+        static instanceOf(obj: any): obj is RouteApplyFailed_ {
+            return obj.tag === PlatformAudioEvent_Tags.RouteApplyFailed;
+        }
+
+    }
+
+    type Interrupted__interface = {
+        tag: PlatformAudioEvent_Tags.Interrupted;
+        inner: 
+Readonly<{source: AudioInterruptionSource}>
+    };
+    /**
+     * Audio stopped because of an interruption (a call, Siri, focus loss).
+     */
+    class Interrupted_ extends UniffiEnum implements Interrupted__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.Interrupted;
+        readonly inner: 
+Readonly<{source: AudioInterruptionSource}>;
+        constructor(
+inner: {source: AudioInterruptionSource }) {
+            super("PlatformAudioEvent", "Interrupted");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {source: AudioInterruptionSource }): Interrupted_ {
+            return new Interrupted_(inner);
+        }
+
+        static instanceOf(obj: any): obj is Interrupted_ {
+            return obj.tag === PlatformAudioEvent_Tags.Interrupted;
+        }
+
+    }
+
+    type Resumed__interface = {
+        tag: PlatformAudioEvent_Tags.Resumed
+    };
+    /**
+     * The interruption ended and audio runs again.
+     */
+    class Resumed_ extends UniffiEnum implements Resumed__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.Resumed;
+        constructor() {
+            super("PlatformAudioEvent", "Resumed");
+        }
+
+        static new(): Resumed_ {
+            return new Resumed_();
+        }
+
+        static instanceOf(obj: any): obj is Resumed_ {
+            return obj.tag === PlatformAudioEvent_Tags.Resumed;
+        }
+
+    }
+
+    type ResumeNeedsUser__interface = {
+        tag: PlatformAudioEvent_Tags.ResumeNeedsUser
+    };
+    /**
+     * The interruption ended but audio stays off until the app calls `resume()`.
+     */
+    class ResumeNeedsUser_ extends UniffiEnum implements ResumeNeedsUser__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.ResumeNeedsUser;
+        constructor() {
+            super("PlatformAudioEvent", "ResumeNeedsUser");
+        }
+
+        static new(): ResumeNeedsUser_ {
+            return new ResumeNeedsUser_();
+        }
+
+        static instanceOf(obj: any): obj is ResumeNeedsUser_ {
+            return obj.tag === PlatformAudioEvent_Tags.ResumeNeedsUser;
+        }
+
+    }
+
+    type ResumeGaveUp__interface = {
+        tag: PlatformAudioEvent_Tags.ResumeGaveUp;
+        inner: 
+Readonly<{attempts: number}>
+    };
+    /**
+     * Resuming failed this many times and was given up; the app may call `resume()`.
+     */
+    class ResumeGaveUp_ extends UniffiEnum implements ResumeGaveUp__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.ResumeGaveUp;
+        readonly inner: 
+Readonly<{attempts: number}>;
+        constructor(
+inner: {attempts: number }) {
+            super("PlatformAudioEvent", "ResumeGaveUp");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {attempts: number }): ResumeGaveUp_ {
+            return new ResumeGaveUp_(inner);
+        }
+
+        static instanceOf(obj: any): obj is ResumeGaveUp_ {
+            return obj.tag === PlatformAudioEvent_Tags.ResumeGaveUp;
+        }
+
+    }
+
+    type VoiceProcessingChanged__interface = {
+        tag: PlatformAudioEvent_Tags.VoiceProcessingChanged;
+        inner: 
+Readonly<{enabled: boolean}>
+    };
+    /**
+     * Voice processing was switched.
+     */
+    class VoiceProcessingChanged_ extends UniffiEnum implements VoiceProcessingChanged__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.VoiceProcessingChanged;
+        readonly inner: 
+Readonly<{enabled: boolean}>;
+        constructor(
+inner: {enabled: boolean }) {
+            super("PlatformAudioEvent", "VoiceProcessingChanged");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {enabled: boolean }): VoiceProcessingChanged_ {
+            return new VoiceProcessingChanged_(inner);
+        }
+
+        static instanceOf(obj: any): obj is VoiceProcessingChanged_ {
+            return obj.tag === PlatformAudioEvent_Tags.VoiceProcessingChanged;
+        }
+
+    }
+
+    type StreamReopened__interface = {
+        tag: PlatformAudioEvent_Tags.StreamReopened;
+        inner: 
+Readonly<{attempts: number}>
+    };
+    /**
+     * The OS stream died (device disconnected) and was opened again.
+     */
+    class StreamReopened_ extends UniffiEnum implements StreamReopened__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.StreamReopened;
+        readonly inner: 
+Readonly<{attempts: number}>;
+        constructor(
+inner: {attempts: number }) {
+            super("PlatformAudioEvent", "StreamReopened");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {attempts: number }): StreamReopened_ {
+            return new StreamReopened_(inner);
+        }
+
+        static instanceOf(obj: any): obj is StreamReopened_ {
+            return obj.tag === PlatformAudioEvent_Tags.StreamReopened;
+        }
+
+    }
+
+    type Error__interface = {
+        tag: PlatformAudioEvent_Tags.Error;
+        inner: 
+Readonly<{detail: string}>
+    };
+    /**
+     * Something failed that the app may want to show; audio may be off.
+     */
+    class Error_ extends UniffiEnum implements Error__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "PlatformAudioEvent";
+        readonly tag = PlatformAudioEvent_Tags.Error;
+        readonly inner: 
+Readonly<{detail: string}>;
+        constructor(
+inner: {detail: string }) {
+            super("PlatformAudioEvent", "Error");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {detail: string }): Error_ {
+            return new Error_(inner);
+        }
+
+        static instanceOf(obj: any): obj is Error_ {
+            return obj.tag === PlatformAudioEvent_Tags.Error;
+        }
+
+    }
+
+    function instanceOf(obj: any): obj is PlatformAudioEvent {
+        return obj[uniffiTypeNameSymbol] === "PlatformAudioEvent";
+    }
+
+    return Object.freeze({
+        instanceOf,
+  RouteChanged: RouteChanged_, 
+  AvailableRoutesChanged: AvailableRoutesChanged_, 
+  ChosenRouteLost: ChosenRouteLost_, 
+  RouteApplyFailed: RouteApplyFailed_, 
+  Interrupted: Interrupted_, 
+  Resumed: Resumed_, 
+  ResumeNeedsUser: ResumeNeedsUser_, 
+  ResumeGaveUp: ResumeGaveUp_, 
+  VoiceProcessingChanged: VoiceProcessingChanged_, 
+  StreamReopened: StreamReopened_, 
+  Error: Error_
+    });
+
+})();
+/**
+ * What the app hears about platform audio.
+ */
+export type PlatformAudioEvent = InstanceType<
+    typeof PlatformAudioEvent['RouteChanged' | 'AvailableRoutesChanged' | 'ChosenRouteLost' | 'RouteApplyFailed' | 'Interrupted' | 'Resumed' | 'ResumeNeedsUser' | 'ResumeGaveUp' | 'VoiceProcessingChanged' | 'StreamReopened' | 'Error']
+>;
+
+// FfiConverter for enum PlatformAudioEvent
+const FfiConverterTypePlatformAudioEvent = (() => {
+    type TypeName = PlatformAudioEvent;
+    class FFIConverter extends AbstractFfiConverterByteArray<TypeName> {
+        readFromCursor(c: Cursor): TypeName {
+            switch (c.readI32()) {
+                case 1: return new PlatformAudioEvent.RouteChanged({from: FfiConverterOptionalTypeAudioRoute.readFromCursor(c), to: FfiConverterOptionalTypeAudioRoute.readFromCursor(c), reason: FfiConverterTypeAudioRouteChangeReason.readFromCursor(c) });
+                case 2: return new PlatformAudioEvent.AvailableRoutesChanged({routes: FfiConverterSequenceTypeAudioRoute.readFromCursor(c) });
+                case 3: return new PlatformAudioEvent.ChosenRouteLost({kind: FfiConverterTypeAudioRouteKind.readFromCursor(c) });
+                case 4: return new PlatformAudioEvent.RouteApplyFailed({kind: FfiConverterTypeAudioRouteKind.readFromCursor(c), detail: FfiConverterString.readFromCursor(c) });
+                case 5: return new PlatformAudioEvent.Interrupted({source: FfiConverterTypeAudioInterruptionSource.readFromCursor(c) });
+                case 6: return new PlatformAudioEvent.Resumed();
+                case 7: return new PlatformAudioEvent.ResumeNeedsUser();
+                case 8: return new PlatformAudioEvent.ResumeGaveUp({attempts: FfiConverterUInt32.readFromCursor(c) });
+                case 9: return new PlatformAudioEvent.VoiceProcessingChanged({enabled: FfiConverterBool.readFromCursor(c) });
+                case 10: return new PlatformAudioEvent.StreamReopened({attempts: FfiConverterUInt32.readFromCursor(c) });
+                case 11: return new PlatformAudioEvent.Error({detail: FfiConverterString.readFromCursor(c) });
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        writeIntoCursor(value: TypeName, c: Cursor): void {
+            switch (value.tag) {
+                case PlatformAudioEvent_Tags.RouteChanged: {
+                    c.writeI32(1);
+                    const inner = value.inner;
+                    FfiConverterOptionalTypeAudioRoute.writeIntoCursor(inner.from, c);
+                    FfiConverterOptionalTypeAudioRoute.writeIntoCursor(inner.to, c);
+                    FfiConverterTypeAudioRouteChangeReason.writeIntoCursor(inner.reason, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.AvailableRoutesChanged: {
+                    c.writeI32(2);
+                    const inner = value.inner;
+                    FfiConverterSequenceTypeAudioRoute.writeIntoCursor(inner.routes, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.ChosenRouteLost: {
+                    c.writeI32(3);
+                    const inner = value.inner;
+                    FfiConverterTypeAudioRouteKind.writeIntoCursor(inner.kind, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.RouteApplyFailed: {
+                    c.writeI32(4);
+                    const inner = value.inner;
+                    FfiConverterTypeAudioRouteKind.writeIntoCursor(inner.kind, c);
+                    FfiConverterString.writeIntoCursor(inner.detail, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.Interrupted: {
+                    c.writeI32(5);
+                    const inner = value.inner;
+                    FfiConverterTypeAudioInterruptionSource.writeIntoCursor(inner.source, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.Resumed: {
+                    c.writeI32(6);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.ResumeNeedsUser: {
+                    c.writeI32(7);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.ResumeGaveUp: {
+                    c.writeI32(8);
+                    const inner = value.inner;
+                    FfiConverterUInt32.writeIntoCursor(inner.attempts, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.VoiceProcessingChanged: {
+                    c.writeI32(9);
+                    const inner = value.inner;
+                    FfiConverterBool.writeIntoCursor(inner.enabled, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.StreamReopened: {
+                    c.writeI32(10);
+                    const inner = value.inner;
+                    FfiConverterUInt32.writeIntoCursor(inner.attempts, c);
+                    return;
+                }
+                case PlatformAudioEvent_Tags.Error: {
+                    c.writeI32(11);
+                    const inner = value.inner;
+                    FfiConverterString.writeIntoCursor(inner.detail, c);
+                    return;
+                }
+                default:
+                    // Throwing from here means that PlatformAudioEvent_Tags hasn't matched an ordinal.
+                    throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+        allocationSize(value: TypeName): number {
+            switch (value.tag) {
+                case PlatformAudioEvent_Tags.RouteChanged: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterOptionalTypeAudioRoute.allocationSize(inner.from);
+                    size += FfiConverterOptionalTypeAudioRoute.allocationSize(inner.to);
+                    size += FfiConverterTypeAudioRouteChangeReason.allocationSize(inner.reason);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.AvailableRoutesChanged: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterSequenceTypeAudioRoute.allocationSize(inner.routes);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.ChosenRouteLost: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterTypeAudioRouteKind.allocationSize(inner.kind);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.RouteApplyFailed: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterTypeAudioRouteKind.allocationSize(inner.kind);
+                    size += FfiConverterString.allocationSize(inner.detail);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.Interrupted: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterTypeAudioInterruptionSource.allocationSize(inner.source);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.Resumed: {
+                    return 4;
+                }
+                case PlatformAudioEvent_Tags.ResumeNeedsUser: {
+                    return 4;
+                }
+                case PlatformAudioEvent_Tags.ResumeGaveUp: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterUInt32.allocationSize(inner.attempts);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.VoiceProcessingChanged: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterBool.allocationSize(inner.enabled);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.StreamReopened: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterUInt32.allocationSize(inner.attempts);
+                    return size;
+                }
+                case PlatformAudioEvent_Tags.Error: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterString.allocationSize(inner.detail);
+                    return size;
+                }
+                default: throw new UniffiInternalError.UnexpectedEnumCase();
+            }
+        }
+    }
+    return new FFIConverter();
+})();
+
+/**
+ * Receives [`PlatformAudioEvent`]s; subscribing returns a [`crate::TaskHandle`] that stops
+ * delivery when dropped.
+ */
+export interface PlatformAudioListener {
+    
+/**
+ * One event, in order. Called on a VoiceWire thread: hop to the UI thread yourself.
+ */
+    onEvent(event: PlatformAudioEvent): void;
+}
+
+
+/**
+ * Receives [`PlatformAudioEvent`]s; subscribing returns a [`crate::TaskHandle`] that stops
+ * delivery when dropped.
+ */
+export class PlatformAudioListenerImpl extends UniffiAbstractObject implements PlatformAudioListener {
+
+    readonly [uniffiTypeNameSymbol] = "PlatformAudioListenerImpl";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+    // No primary constructor declared for this class.
+private constructor(pointer: UniffiHandle) {
+    super();
+    this[pointerLiteralSymbol] = pointer;
+    this[destructorGuardSymbol] = uniffiTypePlatformAudioListenerImplObjectFactory.bless(pointer);
+}
+
+    
+
+    
+/**
+ * One event, in order. Called on a VoiceWire thread: hop to the UI thread yourself.
+ */
+    onEvent(event: PlatformAudioEvent): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(
+                uniffiTypePlatformAudioListenerImplObjectFactory.clonePointer(this),
+        FfiConverterTypePlatformAudioEvent.lower(event, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+
+    uniffiDestroy(): void {
+        const ptr = (this as any)[destructorGuardSymbol];
+        if (ptr !== undefined) {
+            const pointer = uniffiTypePlatformAudioListenerImplObjectFactory.pointer(this);
+            uniffiTypePlatformAudioListenerImplObjectFactory.freePointer(pointer);
+            uniffiTypePlatformAudioListenerImplObjectFactory.unbless(ptr);
+            delete (this as any)[destructorGuardSymbol];
+        }
+    }
+
+    static instanceOf(obj_: any): obj_ is PlatformAudioListenerImpl {
+        return uniffiTypePlatformAudioListenerImplObjectFactory.isConcreteType(obj_);
+    }
+
+    
+}
+
+const uniffiTypePlatformAudioListenerImplObjectFactory: UniffiObjectFactory<PlatformAudioListener> = (() => {
+    
+    return {
+    create(pointer: UniffiHandle): PlatformAudioListener {
+        const instance = Object.create(PlatformAudioListenerImpl.prototype);
+        instance[pointerLiteralSymbol] = pointer;
+        instance[destructorGuardSymbol] = this.bless(pointer);
+        instance[uniffiTypeNameSymbol] = "PlatformAudioListenerImpl";
+        return instance;
+    },
+
+    
+    bless(p: UniffiHandle): UniffiGcObject {
+        return uniffiCaller.rustCall(
+            /*caller:*/ (status) =>
+                nativeModule().ubrn_uniffi_internal_fn_method_platformaudiolistener_ffi__bless_pointer(p, status),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    unbless(ptr_: UniffiGcObject) {
+        ptr_.markDestroyed();
+    },
+
+    pointer(obj_: PlatformAudioListener): UniffiHandle {
+        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
+            throw new UniffiInternalError.UnexpectedNullPointer();
+        }
+        return (obj_ as any)[pointerLiteralSymbol];
+    },
+
+    clonePointer(obj_: PlatformAudioListener): UniffiHandle {
+        const pointer = this.pointer(obj_);
+        return uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_platformaudiolistener(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    freePointer(pointer: UniffiHandle): void {
+        uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_platformaudiolistener(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    isConcreteType(obj_: any): obj_ is PlatformAudioListener {
+        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "PlatformAudioListenerImpl";
+    },
+}})();
+const FfiConverterTypePlatformAudioListener = new FfiConverterObjectWithCallbacks(uniffiTypePlatformAudioListenerImplObjectFactory);
+
+// Add a vtable for the callbacks that go in PlatformAudioListener.
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+const uniffiCallbackInterfacePlatformAudioListener: { vtable: any; register: () => void; } = {
+    // Create the VTable using a series of closures.
+    // ts automatically converts these into C callback functions.
+    vtable: {
+        on_event: (
+            uniffiHandle: bigint,
+            event: Uint8Array,) => {
+            const uniffiMakeCall = 
+            ()
+            : void => {
+                const jsCallback = FfiConverterTypePlatformAudioListener.lift(uniffiHandle);
+                return jsCallback.onEvent(
+                    FfiConverterTypePlatformAudioEvent.lift(event)
+                )
+            };
+            const uniffiResult = UniffiResult.ready<void>();
+            const uniffiHandleSuccess = (obj: any) => {};
+            const uniffiHandleError = (code: number, errBuf: UniffiByteArray) => {
+                UniffiResult.writeError(uniffiResult, code, errBuf);
+            };
+            uniffiTraitInterfaceCall(
+                /*makeCall:*/ uniffiMakeCall,
+                /*handleSuccess:*/ uniffiHandleSuccess,
+                /*handleError:*/ uniffiHandleError,
+                /*lowerString:*/ FfiConverterString.lower.bind(FfiConverterString),
+                /*alloc:*/ nativeModule().rustbuffer_alloc,
+            )
+            return uniffiResult;
+        },
+        uniffi_free: (uniffiHandle: UniffiHandle): void => {
+            // this will throw a stale handle error if the handle isn't found.
+            FfiConverterTypePlatformAudioListener.drop(uniffiHandle);
+        },
+        uniffi_clone: (uniffiHandle: UniffiHandle): UniffiHandle => {
+            return FfiConverterTypePlatformAudioListener.clone(uniffiHandle);
+        }
+    },
+    register: () => {nativeModule().ubrn_uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(
+            uniffiCallbackInterfacePlatformAudioListener.vtable
+        );
+    },
+};
+
+/**
+ * Cancels its task when dropped or when [`TaskHandle::cancel`] is called.
+ */
+export interface TaskHandleLike {
+    
+/**
+ * Stops the task now; calling it again does nothing.
+ */
+    cancel(): void;
+/**
+ * True once the task has ended (finished, failed or cancelled).
+ */
+    isFinished(): boolean;
+}
+/**
+ * @deprecated Use `TaskHandleLike` instead.
+ */
+export type TaskHandleInterface = TaskHandleLike;
+
+
+/**
+ * Cancels its task when dropped or when [`TaskHandle::cancel`] is called.
+ */
+export class TaskHandle extends UniffiAbstractObject implements TaskHandleLike {
+
+    readonly [uniffiTypeNameSymbol] = "TaskHandle";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+    // No primary constructor declared for this class.
+private constructor(pointer: UniffiHandle) {
+    super();
+    this[pointerLiteralSymbol] = pointer;
+    this[destructorGuardSymbol] = uniffiTypeTaskHandleObjectFactory.bless(pointer);
+}
+
+    
+
+    
+/**
+ * Stops the task now; calling it again does nothing.
+ */
+    cancel(): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_taskhandle_cancel(
+                uniffiTypeTaskHandleObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * True once the task has ended (finished, failed or cancelled).
+ */
+    isFinished(): boolean {
+    return FfiConverterBool.lift(uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_taskhandle_is_finished(
+                uniffiTypeTaskHandleObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    ));
+    }
+    
+
+    uniffiDestroy(): void {
+        const ptr = (this as any)[destructorGuardSymbol];
+        if (ptr !== undefined) {
+            const pointer = uniffiTypeTaskHandleObjectFactory.pointer(this);
+            uniffiTypeTaskHandleObjectFactory.freePointer(pointer);
+            uniffiTypeTaskHandleObjectFactory.unbless(ptr);
+            delete (this as any)[destructorGuardSymbol];
+        }
+    }
+
+    static instanceOf(obj_: any): obj_ is TaskHandle {
+        return uniffiTypeTaskHandleObjectFactory.isConcreteType(obj_);
+    }
+
+    
+}
+
+const uniffiTypeTaskHandleObjectFactory: UniffiObjectFactory<TaskHandleLike> = (() => {
+    
+    return {
+    create(pointer: UniffiHandle): TaskHandleLike {
+        const instance = Object.create(TaskHandle.prototype);
+        instance[pointerLiteralSymbol] = pointer;
+        instance[destructorGuardSymbol] = this.bless(pointer);
+        instance[uniffiTypeNameSymbol] = "TaskHandle";
+        return instance;
+    },
+
+    
+    bless(p: UniffiHandle): UniffiGcObject {
+        return uniffiCaller.rustCall(
+            /*caller:*/ (status) =>
+                nativeModule().ubrn_uniffi_internal_fn_method_taskhandle_ffi__bless_pointer(p, status),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    unbless(ptr_: UniffiGcObject) {
+        ptr_.markDestroyed();
+    },
+
+    pointer(obj_: TaskHandleLike): UniffiHandle {
+        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
+            throw new UniffiInternalError.UnexpectedNullPointer();
+        }
+        return (obj_ as any)[pointerLiteralSymbol];
+    },
+
+    clonePointer(obj_: TaskHandleLike): UniffiHandle {
+        const pointer = this.pointer(obj_);
+        return uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_taskhandle(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    freePointer(pointer: UniffiHandle): void {
+        uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_taskhandle(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    isConcreteType(obj_: any): obj_ is TaskHandleLike {
+        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "TaskHandle";
+    },
+}})();
+const FfiConverterTypeTaskHandle = new FfiConverterObject(uniffiTypeTaskHandleObjectFactory);
+
+/**
+ * Route control for platform audio: list and choose routes, switch voice processing (echo
+ * cancellation), read levels, hear route and interruption events, and report what the OS
+ * says (for session backends implemented by the app).
+ */
+export interface AudioRouteControlLike {
+    
+/**
+ * Configures and activates the session (unless the app manages it), reads the routes
+ * and applies the route policy. App-driven controls only; calling it twice is harmless.
+ */
+    activateSession() /*throws*/: void;
+/**
+ * The routes as last reported by the OS.
+ */
+    availableRoutes(): Array<AudioRoute>;
+/**
+ * The route in use, as last reported.
+ */
+    currentRoute(): AudioRoute | undefined;
+/**
+ * Deactivates the session (unless the app manages it). App-driven controls only.
+ */
+    deactivateSession() /*throws*/: void;
+/**
+ * True while an interruption keeps audio off.
+ */
+    isInterrupted(): boolean;
+/**
+ * The latest microphone and speaker levels (0–1) of the running platform device, or
+ * none while it is stopped or when the app runs its own I/O (the session's
+ * `AudioLevels` events carry the pipeline's levels in every case).
+ */
+    levels(): AudioLevels | undefined;
+/**
+ * Reads the routes from the OS now (for a route picker) and returns them.
+ */
+    refreshRoutes() /*throws*/: Array<AudioRoute>;
+/**
+ * Android's audio focus changed (`OnAudioFocusChangeListener`).
+ */
+    reportFocusChange(change: AudioFocusChange): void;
+/**
+ * An interruption began (a call, Siri): audio is suspended.
+ */
+    reportInterruptionBegan(source: AudioInterruptionSource): void;
+/**
+ * The interruption ended; `should_resume` is the OS's hint.
+ */
+    reportInterruptionEnded(shouldResume: boolean): void;
+/**
+ * The OS's media services restarted: audio objects are rebuilt, then resumed.
+ */
+    reportMediaServicesReset(): void;
+/**
+ * The OS says the routes changed: VoiceWire reads them from the backend and applies the
+ * route policy. (Android: `AudioDeviceCallback`, the communication-device listener.)
+ */
+    reportRouteChange(reason: AudioRouteChangeReason): void;
+/**
+ * The OS says the routes changed and says to what (push-style platforms).
+ */
+    reportRoutes(snapshot: AudioRouteSnapshot, reason: AudioRouteChangeReason): void;
+/**
+ * The app's "resume audio" (after `ResumeNeedsUser` or `ResumeGaveUp`).
+ */
+    resume(): void;
+/**
+ * Chooses a route, or `Automatic`. Fails with `AudioDevice` when no route of that kind
+ * is connected or the platform refuses it. The choice holds until the route goes away
+ * or a headset is connected (then the policy is automatic again).
+ */
+    selectRoute(selection: AudioRouteSelection) /*throws*/: void;
+/**
+ * What is selected: `Automatic` or a route kind.
+ */
+    selectedRoute(): AudioRouteSelection;
+/**
+ * Switches platform voice processing (echo cancellation, gain control, noise
+ * suppression) on or off, live. Off is for headphones or studio capture only: with a
+ * loudspeaker the assistant will hear itself.
+ */
+    setVoiceProcessing(enabled: boolean) /*throws*/: void;
+/**
+ * Delivers the routes as they are now (`AvailableRoutesChanged`, then `RouteChanged`
+ * with reason `Initial`), then every event, until the returned handle is cancelled or
+ * dropped.
+ */
+    subscribe(listener: PlatformAudioListener): TaskHandleLike;
+/**
+ * Whether platform voice processing is on.
+ */
+    voiceProcessing(): boolean;
+}
+/**
+ * @deprecated Use `AudioRouteControlLike` instead.
+ */
+export type AudioRouteControlInterface = AudioRouteControlLike;
+
+
+/**
+ * Route control for platform audio: list and choose routes, switch voice processing (echo
+ * cancellation), read levels, hear route and interruption events, and report what the OS
+ * says (for session backends implemented by the app).
+ */
+export class AudioRouteControl extends UniffiAbstractObject implements AudioRouteControlLike {
+
+    readonly [uniffiTypeNameSymbol] = "AudioRouteControl";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+/**
+ * A control for an audio session the app implements, for apps that run their own audio
+ * I/O. Call [`Self::activate_session`] when your I/O starts and
+ * [`Self::deactivate_session`] when it stops; stop your I/O on `Interrupted` and restart
+ * it on `Resumed`. (With `PlatformAudio` the device does all of that itself: use
+ * [`PlatformAudio::route_control`] instead.)
+ */
+    constructor(options: PlatformAudioOptions, backend: AudioSessionBackend) /*throws*/ {
+        super();
+        const pointer =
+            uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(
+        FfiConverterTypePlatformAudioOptions.lower(options, nativeModule().rustbuffer_alloc),
+        FfiConverterTypeAudioSessionBackend.lower(backend, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+        this[pointerLiteralSymbol] = pointer;
+        this[destructorGuardSymbol] = uniffiTypeAudioRouteControlObjectFactory.bless(pointer);
+    }
+
+    
+
+    
+/**
+ * Configures and activates the session (unless the app manages it), reads the routes
+ * and applies the route policy. App-driven controls only; calling it twice is harmless.
+ */
+    activateSession(): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The routes as last reported by the OS.
+ */
+    availableRoutes(): Array<AudioRoute> {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterSequenceTypeAudioRoute.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+/**
+ * The route in use, as last reported.
+ */
+    currentRoute(): AudioRoute | undefined {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterOptionalTypeAudioRoute.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+/**
+ * Deactivates the session (unless the app manages it). App-driven controls only.
+ */
+    deactivateSession(): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * True while an interruption keeps audio off.
+ */
+    isInterrupted(): boolean {
+    return FfiConverterBool.lift(uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    ));
+    }
+    
+/**
+ * The latest microphone and speaker levels (0–1) of the running platform device, or
+ * none while it is stopped or when the app runs its own I/O (the session's
+ * `AudioLevels` events carry the pipeline's levels in every case).
+ */
+    levels(): AudioLevels | undefined {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterOptionalTypeAudioLevels.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+/**
+ * Reads the routes from the OS now (for a route picker) and returns them.
+ */
+    refreshRoutes(): Array<AudioRoute> /*throws*/ {
+    const __rb: Uint8Array = uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterSequenceTypeAudioRoute.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+/**
+ * Android's audio focus changed (`OnAudioFocusChangeListener`).
+ */
+    reportFocusChange(change: AudioFocusChange): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterTypeAudioFocusChange.lower(change, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * An interruption began (a call, Siri): audio is suspended.
+ */
+    reportInterruptionBegan(source: AudioInterruptionSource): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterTypeAudioInterruptionSource.lower(source, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The interruption ended; `should_resume` is the OS's hint.
+ */
+    reportInterruptionEnded(shouldResume: boolean): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterBool.lower(shouldResume, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The OS's media services restarted: audio objects are rebuilt, then resumed.
+ */
+    reportMediaServicesReset(): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The OS says the routes changed: VoiceWire reads them from the backend and applies the
+ * route policy. (Android: `AudioDeviceCallback`, the communication-device listener.)
+ */
+    reportRouteChange(reason: AudioRouteChangeReason): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterTypeAudioRouteChangeReason.lower(reason, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The OS says the routes changed and says to what (push-style platforms).
+ */
+    reportRoutes(snapshot: AudioRouteSnapshot, reason: AudioRouteChangeReason): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterTypeAudioRouteSnapshot.lower(snapshot, nativeModule().rustbuffer_alloc),
+        FfiConverterTypeAudioRouteChangeReason.lower(reason, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The app's "resume audio" (after `ResumeNeedsUser` or `ResumeGaveUp`).
+ */
+    resume(): void {uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * Chooses a route, or `Automatic`. Fails with `AudioDevice` when no route of that kind
+ * is connected or the platform refuses it. The choice holds until the route goes away
+ * or a headset is connected (then the policy is automatic again).
+ */
+    selectRoute(selection: AudioRouteSelection): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterTypeAudioRouteSelection.lower(selection, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * What is selected: `Automatic` or a route kind.
+ */
+    selectedRoute(): AudioRouteSelection {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterTypeAudioRouteSelection.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+/**
+ * Switches platform voice processing (echo cancellation, gain control, noise
+ * suppression) on or off, live. Off is for headphones or studio capture only: with a
+ * loudspeaker the assistant will hear itself.
+ */
+    setVoiceProcessing(enabled: boolean): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterBool.lower(enabled, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * Delivers the routes as they are now (`AvailableRoutesChanged`, then `RouteChanged`
+ * with reason `Initial`), then every event, until the returned handle is cancelled or
+ * dropped.
+ */
+    subscribe(listener: PlatformAudioListener): TaskHandleLike {
+    return FfiConverterTypeTaskHandle.lift(uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+        FfiConverterTypePlatformAudioListener.lower(listener, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    ));
+    }
+    
+/**
+ * Whether platform voice processing is on.
+ */
+    voiceProcessing(): boolean {
+    return FfiConverterBool.lift(uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(
+                uniffiTypeAudioRouteControlObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    ));
+    }
+    
+
+    uniffiDestroy(): void {
+        const ptr = (this as any)[destructorGuardSymbol];
+        if (ptr !== undefined) {
+            const pointer = uniffiTypeAudioRouteControlObjectFactory.pointer(this);
+            uniffiTypeAudioRouteControlObjectFactory.freePointer(pointer);
+            uniffiTypeAudioRouteControlObjectFactory.unbless(ptr);
+            delete (this as any)[destructorGuardSymbol];
+        }
+    }
+
+    static instanceOf(obj_: any): obj_ is AudioRouteControl {
+        return uniffiTypeAudioRouteControlObjectFactory.isConcreteType(obj_);
+    }
+
+    
+}
+
+const uniffiTypeAudioRouteControlObjectFactory: UniffiObjectFactory<AudioRouteControlLike> = (() => {
+    
+    return {
+    create(pointer: UniffiHandle): AudioRouteControlLike {
+        const instance = Object.create(AudioRouteControl.prototype);
+        instance[pointerLiteralSymbol] = pointer;
+        instance[destructorGuardSymbol] = this.bless(pointer);
+        instance[uniffiTypeNameSymbol] = "AudioRouteControl";
+        return instance;
+    },
+
+    
+    bless(p: UniffiHandle): UniffiGcObject {
+        return uniffiCaller.rustCall(
+            /*caller:*/ (status) =>
+                nativeModule().ubrn_uniffi_internal_fn_method_audioroutecontrol_ffi__bless_pointer(p, status),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    unbless(ptr_: UniffiGcObject) {
+        ptr_.markDestroyed();
+    },
+
+    pointer(obj_: AudioRouteControlLike): UniffiHandle {
+        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
+            throw new UniffiInternalError.UnexpectedNullPointer();
+        }
+        return (obj_ as any)[pointerLiteralSymbol];
+    },
+
+    clonePointer(obj_: AudioRouteControlLike): UniffiHandle {
+        const pointer = this.pointer(obj_);
+        return uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_audioroutecontrol(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    freePointer(pointer: UniffiHandle): void {
+        uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_audioroutecontrol(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    isConcreteType(obj_: any): obj_ is AudioRouteControlLike {
+        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "AudioRouteControl";
+    },
+}})();
+const FfiConverterTypeAudioRouteControl = new FfiConverterObject(uniffiTypeAudioRouteControlObjectFactory);
+
+/**
+ * The phone's microphone and speaker with its route control: VoiceProcessingIO on iOS,
+ * AAudio with the voice-communication preset on Android. Pass it to a session with
+ * `AudioChoice.Platform`; keep [`Self::route_control`] for routes, the echo-cancellation
+ * switch, levels and events. One session uses it.
+ */
+export interface PlatformAudioLike {
+    
+/**
+ * Routes, the voice-processing switch, levels and events of this device.
+ */
+    routeControl(): AudioRouteControlLike;
+}
+/**
+ * @deprecated Use `PlatformAudioLike` instead.
+ */
+export type PlatformAudioInterface = PlatformAudioLike;
+
+
+/**
+ * The phone's microphone and speaker with its route control: VoiceProcessingIO on iOS,
+ * AAudio with the voice-communication preset on Android. Pass it to a session with
+ * `AudioChoice.Platform`; keep [`Self::route_control`] for routes, the echo-cancellation
+ * switch, levels and events. One session uses it.
+ */
+export class PlatformAudio extends UniffiAbstractObject implements PlatformAudioLike {
+
+    readonly [uniffiTypeNameSymbol] = "PlatformAudio";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+/**
+ * Opens the platform device with `options`.
+ *
+ * - iOS: pass no backend; AVAudioSession is driven from Rust (with
+ * `AudioSessionManagement.App` for CallKit, start the voice session from
+ * `provider(_:didActivate:)`).
+ * - Android: pass the Kotlin `AndroidAudioSession` (routes and audio focus through
+ * AudioManager) and `options.hardware_sample_rate`.
+ * - Elsewhere: an `AudioDevice` error (use `AudioChoice.PlatformDefault` for the desktop
+ * device, or `AudioRouteControl(options, backend)` around your own audio I/O).
+ */
+    constructor(options: PlatformAudioOptions, backend: AudioSessionBackend | undefined) /*throws*/ {
+        super();
+        const pointer =
+            uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_constructor_platformaudio_new(
+        FfiConverterTypePlatformAudioOptions.lower(options, nativeModule().rustbuffer_alloc),
+        FfiConverterOptionalTypeAudioSessionBackend.lower(backend, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+        this[pointerLiteralSymbol] = pointer;
+        this[destructorGuardSymbol] = uniffiTypePlatformAudioObjectFactory.bless(pointer);
+    }
+
+    
+
+    
+/**
+ * Routes, the voice-processing switch, levels and events of this device.
+ */
+    routeControl(): AudioRouteControlLike {
+    return FfiConverterTypeAudioRouteControl.lift(uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_platformaudio_route_control(
+                uniffiTypePlatformAudioObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    ));
+    }
+    
+
+    uniffiDestroy(): void {
+        const ptr = (this as any)[destructorGuardSymbol];
+        if (ptr !== undefined) {
+            const pointer = uniffiTypePlatformAudioObjectFactory.pointer(this);
+            uniffiTypePlatformAudioObjectFactory.freePointer(pointer);
+            uniffiTypePlatformAudioObjectFactory.unbless(ptr);
+            delete (this as any)[destructorGuardSymbol];
+        }
+    }
+
+    static instanceOf(obj_: any): obj_ is PlatformAudio {
+        return uniffiTypePlatformAudioObjectFactory.isConcreteType(obj_);
+    }
+
+    
+}
+
+const uniffiTypePlatformAudioObjectFactory: UniffiObjectFactory<PlatformAudioLike> = (() => {
+    
+    return {
+    create(pointer: UniffiHandle): PlatformAudioLike {
+        const instance = Object.create(PlatformAudio.prototype);
+        instance[pointerLiteralSymbol] = pointer;
+        instance[destructorGuardSymbol] = this.bless(pointer);
+        instance[uniffiTypeNameSymbol] = "PlatformAudio";
+        return instance;
+    },
+
+    
+    bless(p: UniffiHandle): UniffiGcObject {
+        return uniffiCaller.rustCall(
+            /*caller:*/ (status) =>
+                nativeModule().ubrn_uniffi_internal_fn_method_platformaudio_ffi__bless_pointer(p, status),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    unbless(ptr_: UniffiGcObject) {
+        ptr_.markDestroyed();
+    },
+
+    pointer(obj_: PlatformAudioLike): UniffiHandle {
+        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
+            throw new UniffiInternalError.UnexpectedNullPointer();
+        }
+        return (obj_ as any)[pointerLiteralSymbol];
+    },
+
+    clonePointer(obj_: PlatformAudioLike): UniffiHandle {
+        const pointer = this.pointer(obj_);
+        return uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_platformaudio(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    freePointer(pointer: UniffiHandle): void {
+        uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_platformaudio(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    isConcreteType(obj_: any): obj_ is PlatformAudioLike {
+        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "PlatformAudio";
+    },
+}})();
+const FfiConverterTypePlatformAudio = new FfiConverterObject(uniffiTypePlatformAudioObjectFactory);
+
+/**
  * A device the app drives: push microphone PCM, pull speaker PCM (PCM16 little-endian,
  * interleaved).
  *
  * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
  * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
  * drains a lock-free ring the app's own audio callback fills), never from the real-time
- * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+ * audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
  */
 export interface ManualAudioLike {
     
@@ -1721,7 +3721,7 @@ export type ManualAudioInterface = ManualAudioLike;
  * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
  * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
  * drains a lock-free ring the app's own audio callback fills), never from the real-time
- * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+ * audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
  */
 export class ManualAudio extends UniffiAbstractObject implements ManualAudioLike {
 
@@ -1884,6 +3884,7 @@ const FfiConverterTypeManualAudio = new FfiConverterObject(uniffiTypeManualAudio
 export enum AudioChoice_Tags {
     NoDevice = "NoDevice",
     PlatformDefault = "PlatformDefault",
+    Platform = "Platform",
     Manual = "Manual"
 }
 /**
@@ -1922,8 +3923,10 @@ export const AudioChoice = (() => {
         tag: AudioChoice_Tags.PlatformDefault
     };
     /**
-     * The platform's microphone and speaker (VoiceProcessingIO on iOS, AAudio/Oboe on
-     * Android, the default desktop device elsewhere).
+     * The platform's microphone and speaker with default options: VoiceProcessingIO on iOS,
+     * the default desktop device on desktop builds with `desktop-audio`. Android needs the
+     * app's audio session, so there this is an `AudioDevice` error: use `Platform`. For route
+     * control, the echo-cancellation switch and levels use `Platform` on iOS too.
      */
     class PlatformDefault_ extends UniffiEnum implements PlatformDefault__interface {
         /**
@@ -1942,6 +3945,40 @@ export const AudioChoice = (() => {
 
         static instanceOf(obj: any): obj is PlatformDefault_ {
             return obj.tag === AudioChoice_Tags.PlatformDefault;
+        }
+
+    }
+
+    type Platform__interface = {
+        tag: AudioChoice_Tags.Platform;
+        inner: 
+Readonly<{audio: PlatformAudioLike}>
+    };
+    /**
+     * The phone's device with its route control (see [`PlatformAudio`]).
+     */
+    class Platform_ extends UniffiEnum implements Platform__interface {
+        /**
+         * @private
+         * This field is private and should not be used, use `tag` instead.
+         */
+        readonly [uniffiTypeNameSymbol] = "AudioChoice";
+        readonly tag = AudioChoice_Tags.Platform;
+        readonly inner: 
+Readonly<{audio: PlatformAudioLike}>;
+        constructor(
+inner: {audio: PlatformAudioLike }) {
+            super("AudioChoice", "Platform");
+
+            this.inner = Object.freeze(inner);
+        }
+        static new(
+inner: {audio: PlatformAudioLike }): Platform_ {
+            return new Platform_(inner);
+        }
+
+        static instanceOf(obj: any): obj is Platform_ {
+            return obj.tag === AudioChoice_Tags.Platform;
         }
 
     }
@@ -1988,6 +4025,7 @@ inner: {device: ManualAudioLike }): Manual_ {
         instanceOf,
   NoDevice: NoDevice_, 
   PlatformDefault: PlatformDefault_, 
+  Platform: Platform_, 
   Manual: Manual_
     });
 
@@ -1996,7 +4034,7 @@ inner: {device: ManualAudioLike }): Manual_ {
  * Which audio device a session uses.
  */
 export type AudioChoice = InstanceType<
-    typeof AudioChoice['NoDevice' | 'PlatformDefault' | 'Manual']
+    typeof AudioChoice['NoDevice' | 'PlatformDefault' | 'Platform' | 'Manual']
 >;
 
 // FfiConverter for enum AudioChoice
@@ -2007,7 +4045,8 @@ const FfiConverterTypeAudioChoice = (() => {
             switch (c.readI32()) {
                 case 1: return new AudioChoice.NoDevice();
                 case 2: return new AudioChoice.PlatformDefault();
-                case 3: return new AudioChoice.Manual({device: FfiConverterTypeManualAudio.readFromCursor(c) });
+                case 3: return new AudioChoice.Platform({audio: FfiConverterTypePlatformAudio.readFromCursor(c) });
+                case 4: return new AudioChoice.Manual({device: FfiConverterTypeManualAudio.readFromCursor(c) });
                 default: throw new UniffiInternalError.UnexpectedEnumCase();
             }
         }
@@ -2021,8 +4060,14 @@ const FfiConverterTypeAudioChoice = (() => {
                     c.writeI32(2);
                     return;
                 }
-                case AudioChoice_Tags.Manual: {
+                case AudioChoice_Tags.Platform: {
                     c.writeI32(3);
+                    const inner = value.inner;
+                    FfiConverterTypePlatformAudio.writeIntoCursor(inner.audio, c);
+                    return;
+                }
+                case AudioChoice_Tags.Manual: {
+                    c.writeI32(4);
                     const inner = value.inner;
                     FfiConverterTypeManualAudio.writeIntoCursor(inner.device, c);
                     return;
@@ -2039,6 +4084,12 @@ const FfiConverterTypeAudioChoice = (() => {
                 }
                 case AudioChoice_Tags.PlatformDefault: {
                     return 4;
+                }
+                case AudioChoice_Tags.Platform: {
+                    const inner = value.inner;
+                    let size = 4;
+                    size += FfiConverterTypePlatformAudio.allocationSize(inner.audio);
+                    return size;
                 }
                 case AudioChoice_Tags.Manual: {
                     const inner = value.inner;
@@ -3411,6 +5462,509 @@ const FfiConverterTypeSessionEvent = (() => {
 })();
 
 /**
+ * The platform's audio session, implemented by the app side: Android's `AudioManager`
+ * (the Kotlin package's `AndroidAudioSession`), or any session an app drives itself.
+ *
+ * Called on VoiceWire control threads, never the audio thread. Throw
+ * `VoiceError.AudioDevice` with the platform's message when an operation fails. Report OS
+ * changes (devices, focus) through [`crate::AudioRouteControl`]'s `report_*` methods.
+ */
+export interface AudioSessionBackend {
+    
+/**
+ * Applies the voice-communication configuration (Android: `MODE_IN_COMMUNICATION`).
+ * Only called when VoiceWire manages the session.
+ */
+    configure(voiceProcessing: boolean, allowBluetoothA2dp: boolean) /*throws*/: void;
+/**
+ * Activates (requests audio focus) or deactivates (abandons it) the session. Only
+ * called when VoiceWire manages the session.
+ */
+    setActive(active: boolean) /*throws*/: void;
+/**
+ * The current and available routes.
+ */
+    routes() /*throws*/: AudioRouteSnapshot;
+/**
+ * Routes voice to a route of `kind`, preferably the one with `id`.
+ */
+    applyRoute(kind: AudioRouteKind, id: string | undefined) /*throws*/: void;
+}
+
+
+/**
+ * The platform's audio session, implemented by the app side: Android's `AudioManager`
+ * (the Kotlin package's `AndroidAudioSession`), or any session an app drives itself.
+ *
+ * Called on VoiceWire control threads, never the audio thread. Throw
+ * `VoiceError.AudioDevice` with the platform's message when an operation fails. Report OS
+ * changes (devices, focus) through [`crate::AudioRouteControl`]'s `report_*` methods.
+ */
+export class AudioSessionBackendImpl extends UniffiAbstractObject implements AudioSessionBackend {
+
+    readonly [uniffiTypeNameSymbol] = "AudioSessionBackendImpl";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+    // No primary constructor declared for this class.
+private constructor(pointer: UniffiHandle) {
+    super();
+    this[pointerLiteralSymbol] = pointer;
+    this[destructorGuardSymbol] = uniffiTypeAudioSessionBackendImplObjectFactory.bless(pointer);
+}
+
+    
+
+    
+/**
+ * Applies the voice-communication configuration (Android: `MODE_IN_COMMUNICATION`).
+ * Only called when VoiceWire manages the session.
+ */
+    configure(voiceProcessing: boolean, allowBluetoothA2dp: boolean): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(
+                uniffiTypeAudioSessionBackendImplObjectFactory.clonePointer(this),
+        FfiConverterBool.lower(voiceProcessing, nativeModule().rustbuffer_alloc),
+        FfiConverterBool.lower(allowBluetoothA2dp, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * Activates (requests audio focus) or deactivates (abandons it) the session. Only
+ * called when VoiceWire manages the session.
+ */
+    setActive(active: boolean): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(
+                uniffiTypeAudioSessionBackendImplObjectFactory.clonePointer(this),
+        FfiConverterBool.lower(active, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+/**
+ * The current and available routes.
+ */
+    routes(): AudioRouteSnapshot /*throws*/ {
+    const __rb: Uint8Array = uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(
+                uniffiTypeAudioSessionBackendImplObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterTypeAudioRouteSnapshot.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+/**
+ * Routes voice to a route of `kind`, preferably the one with `id`.
+ */
+    applyRoute(kind: AudioRouteKind, id: string | undefined): void /*throws*/ {uniffiCaller.rustCallWithError(
+            /*liftError:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError),
+            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(
+                uniffiTypeAudioSessionBackendImplObjectFactory.clonePointer(this),
+        FfiConverterTypeAudioRouteKind.lower(kind, nativeModule().rustbuffer_alloc),
+        FfiConverterOptionalString.lower(id, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    }
+    
+
+    uniffiDestroy(): void {
+        const ptr = (this as any)[destructorGuardSymbol];
+        if (ptr !== undefined) {
+            const pointer = uniffiTypeAudioSessionBackendImplObjectFactory.pointer(this);
+            uniffiTypeAudioSessionBackendImplObjectFactory.freePointer(pointer);
+            uniffiTypeAudioSessionBackendImplObjectFactory.unbless(ptr);
+            delete (this as any)[destructorGuardSymbol];
+        }
+    }
+
+    static instanceOf(obj_: any): obj_ is AudioSessionBackendImpl {
+        return uniffiTypeAudioSessionBackendImplObjectFactory.isConcreteType(obj_);
+    }
+
+    
+}
+
+const uniffiTypeAudioSessionBackendImplObjectFactory: UniffiObjectFactory<AudioSessionBackend> = (() => {
+    
+    return {
+    create(pointer: UniffiHandle): AudioSessionBackend {
+        const instance = Object.create(AudioSessionBackendImpl.prototype);
+        instance[pointerLiteralSymbol] = pointer;
+        instance[destructorGuardSymbol] = this.bless(pointer);
+        instance[uniffiTypeNameSymbol] = "AudioSessionBackendImpl";
+        return instance;
+    },
+
+    
+    bless(p: UniffiHandle): UniffiGcObject {
+        return uniffiCaller.rustCall(
+            /*caller:*/ (status) =>
+                nativeModule().ubrn_uniffi_internal_fn_method_audiosessionbackend_ffi__bless_pointer(p, status),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    unbless(ptr_: UniffiGcObject) {
+        ptr_.markDestroyed();
+    },
+
+    pointer(obj_: AudioSessionBackend): UniffiHandle {
+        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
+            throw new UniffiInternalError.UnexpectedNullPointer();
+        }
+        return (obj_ as any)[pointerLiteralSymbol];
+    },
+
+    clonePointer(obj_: AudioSessionBackend): UniffiHandle {
+        const pointer = this.pointer(obj_);
+        return uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_audiosessionbackend(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    freePointer(pointer: UniffiHandle): void {
+        uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_audiosessionbackend(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    isConcreteType(obj_: any): obj_ is AudioSessionBackend {
+        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "AudioSessionBackendImpl";
+    },
+}})();
+const FfiConverterTypeAudioSessionBackend = new FfiConverterObjectWithCallbacks(uniffiTypeAudioSessionBackendImplObjectFactory);
+
+// Add a vtable for the callbacks that go in AudioSessionBackend.
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+const uniffiCallbackInterfaceAudioSessionBackend: { vtable: any; register: () => void; } = {
+    // Create the VTable using a series of closures.
+    // ts automatically converts these into C callback functions.
+    vtable: {
+        configure: (
+            uniffiHandle: bigint,
+            voiceProcessing: number,
+            allowBluetoothA2dp: number,) => {
+            const uniffiMakeCall = 
+            ()
+            : void => {
+                const jsCallback = FfiConverterTypeAudioSessionBackend.lift(uniffiHandle);
+                return jsCallback.configure(
+                    FfiConverterBool.lift(voiceProcessing), 
+                    FfiConverterBool.lift(allowBluetoothA2dp)
+                )
+            };
+            const uniffiResult = UniffiResult.ready<void>();
+            const uniffiHandleSuccess = (obj: any) => {};
+            const uniffiHandleError = (code: number, errBuf: UniffiByteArray) => {
+                UniffiResult.writeError(uniffiResult, code, errBuf);
+            };
+            uniffiTraitInterfaceCallWithError(
+                /*makeCall:*/ uniffiMakeCall,
+                /*handleSuccess:*/ uniffiHandleSuccess,
+                /*handleError:*/ uniffiHandleError,
+                /*isErrorType:*/ VoiceError.instanceOf,
+                /*lowerError:*/ FfiConverterTypeVoiceError.lower.bind(FfiConverterTypeVoiceError),
+                /*lowerString:*/ FfiConverterString.lower.bind(FfiConverterString),
+                /*alloc:*/ nativeModule().rustbuffer_alloc,
+            );
+            return uniffiResult;
+        },
+        set_active: (
+            uniffiHandle: bigint,
+            active: number,) => {
+            const uniffiMakeCall = 
+            ()
+            : void => {
+                const jsCallback = FfiConverterTypeAudioSessionBackend.lift(uniffiHandle);
+                return jsCallback.setActive(
+                    FfiConverterBool.lift(active)
+                )
+            };
+            const uniffiResult = UniffiResult.ready<void>();
+            const uniffiHandleSuccess = (obj: any) => {};
+            const uniffiHandleError = (code: number, errBuf: UniffiByteArray) => {
+                UniffiResult.writeError(uniffiResult, code, errBuf);
+            };
+            uniffiTraitInterfaceCallWithError(
+                /*makeCall:*/ uniffiMakeCall,
+                /*handleSuccess:*/ uniffiHandleSuccess,
+                /*handleError:*/ uniffiHandleError,
+                /*isErrorType:*/ VoiceError.instanceOf,
+                /*lowerError:*/ FfiConverterTypeVoiceError.lower.bind(FfiConverterTypeVoiceError),
+                /*lowerString:*/ FfiConverterString.lower.bind(FfiConverterString),
+                /*alloc:*/ nativeModule().rustbuffer_alloc,
+            );
+            return uniffiResult;
+        },
+        routes: (
+            uniffiHandle: bigint,) => {
+            const uniffiMakeCall = 
+            ()
+            : AudioRouteSnapshot => {
+                const jsCallback = FfiConverterTypeAudioSessionBackend.lift(uniffiHandle);
+                return jsCallback.routes(
+                )
+            };
+            const uniffiResult = UniffiResult.ready<Uint8Array>();
+            const uniffiHandleSuccess = (obj: any) => {
+                UniffiResult.writeSuccess(uniffiResult, FfiConverterTypeAudioRouteSnapshot.lower(obj, nativeModule().rustbuffer_alloc));
+            };
+            const uniffiHandleError = (code: number, errBuf: UniffiByteArray) => {
+                UniffiResult.writeError(uniffiResult, code, errBuf);
+            };
+            uniffiTraitInterfaceCallWithError(
+                /*makeCall:*/ uniffiMakeCall,
+                /*handleSuccess:*/ uniffiHandleSuccess,
+                /*handleError:*/ uniffiHandleError,
+                /*isErrorType:*/ VoiceError.instanceOf,
+                /*lowerError:*/ FfiConverterTypeVoiceError.lower.bind(FfiConverterTypeVoiceError),
+                /*lowerString:*/ FfiConverterString.lower.bind(FfiConverterString),
+                /*alloc:*/ nativeModule().rustbuffer_alloc,
+            );
+            return uniffiResult;
+        },
+        apply_route: (
+            uniffiHandle: bigint,
+            kind: Uint8Array,
+            id: Uint8Array,) => {
+            const uniffiMakeCall = 
+            ()
+            : void => {
+                const jsCallback = FfiConverterTypeAudioSessionBackend.lift(uniffiHandle);
+                return jsCallback.applyRoute(
+                    FfiConverterTypeAudioRouteKind.lift(kind), 
+                    FfiConverterOptionalString.lift(id)
+                )
+            };
+            const uniffiResult = UniffiResult.ready<void>();
+            const uniffiHandleSuccess = (obj: any) => {};
+            const uniffiHandleError = (code: number, errBuf: UniffiByteArray) => {
+                UniffiResult.writeError(uniffiResult, code, errBuf);
+            };
+            uniffiTraitInterfaceCallWithError(
+                /*makeCall:*/ uniffiMakeCall,
+                /*handleSuccess:*/ uniffiHandleSuccess,
+                /*handleError:*/ uniffiHandleError,
+                /*isErrorType:*/ VoiceError.instanceOf,
+                /*lowerError:*/ FfiConverterTypeVoiceError.lower.bind(FfiConverterTypeVoiceError),
+                /*lowerString:*/ FfiConverterString.lower.bind(FfiConverterString),
+                /*alloc:*/ nativeModule().rustbuffer_alloc,
+            );
+            return uniffiResult;
+        },
+        uniffi_free: (uniffiHandle: UniffiHandle): void => {
+            // this will throw a stale handle error if the handle isn't found.
+            FfiConverterTypeAudioSessionBackend.drop(uniffiHandle);
+        },
+        uniffi_clone: (uniffiHandle: UniffiHandle): UniffiHandle => {
+            return FfiConverterTypeAudioSessionBackend.clone(uniffiHandle);
+        }
+    },
+    register: () => {nativeModule().ubrn_uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(
+            uniffiCallbackInterfaceAudioSessionBackend.vtable
+        );
+    },
+};
+
+/**
+ * A credential from the app's backend.
+ *
+ * An object rather than a record on purpose: records become data classes and structs whose
+ * generated `toString` / `__repr__` / `description` print every field, and a key that ends
+ * up in a log or crash report is a leaked key. The value goes in through the constructor
+ * and never comes back out to foreign code; every textual form is redacted.
+ */
+export interface ClientTokenLike {
+    
+/**
+ * Unix time (seconds) after which the token cannot start sessions; absent = never.
+ */
+    expiresAt(): bigint | undefined;
+}
+/**
+ * @deprecated Use `ClientTokenLike` instead.
+ */
+export type ClientTokenInterface = ClientTokenLike;
+
+
+/**
+ * A credential from the app's backend.
+ *
+ * An object rather than a record on purpose: records become data classes and structs whose
+ * generated `toString` / `__repr__` / `description` print every field, and a key that ends
+ * up in a log or crash report is a leaked key. The value goes in through the constructor
+ * and never comes back out to foreign code; every textual form is redacted.
+ */
+export class ClientToken extends UniffiAbstractObject implements ClientTokenLike {
+
+    readonly [uniffiTypeNameSymbol] = "ClientToken";
+    readonly [destructorGuardSymbol]: UniffiGcObject;
+    readonly [pointerLiteralSymbol]: UniffiHandle;
+/**
+ * A token with key `value` (`ek_…` for ephemeral client secrets) that cannot start
+ * sessions after Unix time `expires_at` (seconds; absent = never expires).
+ */
+    constructor(value: string, expiresAt: bigint | undefined) {
+        super();
+        const pointer =
+            uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_constructor_clienttoken_new(
+        FfiConverterString.lower(value, nativeModule().rustbuffer_alloc),
+        FfiConverterOptionalUInt64.lower(expiresAt, nativeModule().rustbuffer_alloc),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+        this[pointerLiteralSymbol] = pointer;
+        this[destructorGuardSymbol] = uniffiTypeClientTokenObjectFactory.bless(pointer);
+    }
+
+    
+
+    
+/**
+ * Unix time (seconds) after which the token cannot start sessions; absent = never.
+ */
+    expiresAt(): bigint | undefined {
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(
+                uniffiTypeClientTokenObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterOptionalUInt64.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+    
+    toString(): string {
+        
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(
+                uniffiTypeClientTokenObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterString.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+    
+    toDebugString(): string {
+        
+    const __rb: Uint8Array = uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => {
+                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(
+                uniffiTypeClientTokenObjectFactory.clonePointer(this),
+                callStatus);
+            },
+            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
+    );
+    try {
+        return FfiConverterString.lift(__rb);
+    } finally {
+        nativeModule().rustbuffer_free(__rb);
+    }
+    }
+
+    uniffiDestroy(): void {
+        const ptr = (this as any)[destructorGuardSymbol];
+        if (ptr !== undefined) {
+            const pointer = uniffiTypeClientTokenObjectFactory.pointer(this);
+            uniffiTypeClientTokenObjectFactory.freePointer(pointer);
+            uniffiTypeClientTokenObjectFactory.unbless(ptr);
+            delete (this as any)[destructorGuardSymbol];
+        }
+    }
+
+    static instanceOf(obj_: any): obj_ is ClientToken {
+        return uniffiTypeClientTokenObjectFactory.isConcreteType(obj_);
+    }
+
+    
+}
+
+const uniffiTypeClientTokenObjectFactory: UniffiObjectFactory<ClientTokenLike> = (() => {
+    
+    return {
+    create(pointer: UniffiHandle): ClientTokenLike {
+        const instance = Object.create(ClientToken.prototype);
+        instance[pointerLiteralSymbol] = pointer;
+        instance[destructorGuardSymbol] = this.bless(pointer);
+        instance[uniffiTypeNameSymbol] = "ClientToken";
+        return instance;
+    },
+
+    
+    bless(p: UniffiHandle): UniffiGcObject {
+        return uniffiCaller.rustCall(
+            /*caller:*/ (status) =>
+                nativeModule().ubrn_uniffi_internal_fn_method_clienttoken_ffi__bless_pointer(p, status),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    unbless(ptr_: UniffiGcObject) {
+        ptr_.markDestroyed();
+    },
+
+    pointer(obj_: ClientTokenLike): UniffiHandle {
+        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
+            throw new UniffiInternalError.UnexpectedNullPointer();
+        }
+        return (obj_ as any)[pointerLiteralSymbol];
+    },
+
+    clonePointer(obj_: ClientTokenLike): UniffiHandle {
+        const pointer = this.pointer(obj_);
+        return uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_clienttoken(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    freePointer(pointer: UniffiHandle): void {
+        uniffiCaller.rustCall(
+            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_clienttoken(pointer, callStatus),
+            /*liftString:*/ FfiConverterString.lift
+        );
+    },
+
+    isConcreteType(obj_: any): obj_ is ClientTokenLike {
+        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "ClientToken";
+    },
+}})();
+const FfiConverterTypeClientToken = new FfiConverterObject(uniffiTypeClientTokenObjectFactory);
+
+/**
  * Implemented by the app to receive engine logs.
  */
 export interface LogSink {
@@ -3731,140 +6285,6 @@ const uniffiCallbackInterfaceSessionEventListener: { vtable: any; register: () =
 };
 
 /**
- * Cancels its task when dropped or when [`TaskHandle::cancel`] is called.
- */
-export interface TaskHandleLike {
-    
-/**
- * Stops the task now; calling it again does nothing.
- */
-    cancel(): void;
-/**
- * True once the task has ended (finished, failed or cancelled).
- */
-    isFinished(): boolean;
-}
-/**
- * @deprecated Use `TaskHandleLike` instead.
- */
-export type TaskHandleInterface = TaskHandleLike;
-
-
-/**
- * Cancels its task when dropped or when [`TaskHandle::cancel`] is called.
- */
-export class TaskHandle extends UniffiAbstractObject implements TaskHandleLike {
-
-    readonly [uniffiTypeNameSymbol] = "TaskHandle";
-    readonly [destructorGuardSymbol]: UniffiGcObject;
-    readonly [pointerLiteralSymbol]: UniffiHandle;
-    // No primary constructor declared for this class.
-private constructor(pointer: UniffiHandle) {
-    super();
-    this[pointerLiteralSymbol] = pointer;
-    this[destructorGuardSymbol] = uniffiTypeTaskHandleObjectFactory.bless(pointer);
-}
-
-    
-
-    
-/**
- * Stops the task now; calling it again does nothing.
- */
-    cancel(): void {uniffiCaller.rustCall(
-            /*caller:*/ (callStatus) => { nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_taskhandle_cancel(
-                uniffiTypeTaskHandleObjectFactory.clonePointer(this),
-                callStatus);
-            },
-            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
-    );
-    }
-    
-/**
- * True once the task has ended (finished, failed or cancelled).
- */
-    isFinished(): boolean {
-    return FfiConverterBool.lift(uniffiCaller.rustCall(
-            /*caller:*/ (callStatus) => {
-                return nativeModule().ubrn_uniffi_voicewire_ffi_fn_method_taskhandle_is_finished(
-                uniffiTypeTaskHandleObjectFactory.clonePointer(this),
-                callStatus);
-            },
-            /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
-    ));
-    }
-    
-
-    uniffiDestroy(): void {
-        const ptr = (this as any)[destructorGuardSymbol];
-        if (ptr !== undefined) {
-            const pointer = uniffiTypeTaskHandleObjectFactory.pointer(this);
-            uniffiTypeTaskHandleObjectFactory.freePointer(pointer);
-            uniffiTypeTaskHandleObjectFactory.unbless(ptr);
-            delete (this as any)[destructorGuardSymbol];
-        }
-    }
-
-    static instanceOf(obj_: any): obj_ is TaskHandle {
-        return uniffiTypeTaskHandleObjectFactory.isConcreteType(obj_);
-    }
-
-    
-}
-
-const uniffiTypeTaskHandleObjectFactory: UniffiObjectFactory<TaskHandleLike> = (() => {
-    
-    return {
-    create(pointer: UniffiHandle): TaskHandleLike {
-        const instance = Object.create(TaskHandle.prototype);
-        instance[pointerLiteralSymbol] = pointer;
-        instance[destructorGuardSymbol] = this.bless(pointer);
-        instance[uniffiTypeNameSymbol] = "TaskHandle";
-        return instance;
-    },
-
-    
-    bless(p: UniffiHandle): UniffiGcObject {
-        return uniffiCaller.rustCall(
-            /*caller:*/ (status) =>
-                nativeModule().ubrn_uniffi_internal_fn_method_taskhandle_ffi__bless_pointer(p, status),
-            /*liftString:*/ FfiConverterString.lift
-        );
-    },
-
-    unbless(ptr_: UniffiGcObject) {
-        ptr_.markDestroyed();
-    },
-
-    pointer(obj_: TaskHandleLike): UniffiHandle {
-        if ((obj_ as any)[destructorGuardSymbol] === undefined) {
-            throw new UniffiInternalError.UnexpectedNullPointer();
-        }
-        return (obj_ as any)[pointerLiteralSymbol];
-    },
-
-    clonePointer(obj_: TaskHandleLike): UniffiHandle {
-        const pointer = this.pointer(obj_);
-        return uniffiCaller.rustCall(
-            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_clone_taskhandle(pointer, callStatus),
-            /*liftString:*/ FfiConverterString.lift
-        );
-    },
-
-    freePointer(pointer: UniffiHandle): void {
-        uniffiCaller.rustCall(
-            /*caller:*/ (callStatus) => nativeModule().ubrn_uniffi_voicewire_ffi_fn_free_taskhandle(pointer, callStatus),
-            /*liftString:*/ FfiConverterString.lift
-        );
-    },
-
-    isConcreteType(obj_: any): obj_ is TaskHandleLike {
-        return obj_[destructorGuardSymbol] && obj_[uniffiTypeNameSymbol] === "TaskHandle";
-    },
-}})();
-const FfiConverterTypeTaskHandle = new FfiConverterObject(uniffiTypeTaskHandleObjectFactory);
-
-/**
  * A realtime voice session: the same engine as the Rust `RealtimeVoiceSession`.
  *
  * Events go to one consumer: either [`Self::subscribe`] a listener or pull with
@@ -3901,7 +6321,8 @@ export interface RealtimeVoiceSessionLike {
  */
     sendText(text: string, asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 /**
- * Answers a tool call that no handler answered.
+ * Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+ * for apps that answer from elsewhere, e.g. after asking the user).
  */
     sendToolOutput(callId: string, output: string, asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 /**
@@ -3933,14 +6354,13 @@ export interface RealtimeVoiceSessionLike {
 /**
  * Delivers the current state, then every event, to `listener` until the session ends,
  * the returned handle is cancelled or dropped, or the app releases this session.
+ * A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+ * again before calling `start()` again (`next_event()` keeps working across runs).
  */
     subscribe(listener: SessionEventListener): TaskHandleLike;
 /**
- * Changes the session configuration (absent fields are kept).
- *
- * Tools first named here are not routed to the session's `ToolHandler` (the engine
- * registers handlers only at creation): answer their calls with
- * [`Self::send_tool_output`], or name every tool in the initial configuration.
+ * Changes the session configuration (absent fields are kept). Calls to tools first
+ * named here go to the session's `ToolHandler` like any other.
  */
     updateConfig(update: SessionConfig, asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<void>;
 }
@@ -3963,8 +6383,9 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     readonly [destructorGuardSymbol]: UniffiGcObject;
     readonly [pointerLiteralSymbol]: UniffiHandle;
 /**
- * A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
- * `options.session.tools` (it is never called when no tools are configured).
+ * A session in the `Idle` state. `tool_handler` answers every tool call, whether the
+ * tool was named in `options.session.tools` or added later with `update_config` (it is
+ * never called when no tools are configured).
  *
  * The handler is required rather than optional because uniffi-bindgen-react-native
  * 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
@@ -4149,7 +6570,8 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     }
     
 /**
- * Answers a tool call that no handler answered.
+ * Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+ * for apps that answer from elsewhere, e.g. after asking the user).
  */
     async sendToolOutput(callId: string, output: string, asyncOpts_?: { signal: AbortSignal }): Promise<void> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -4336,6 +6758,8 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
 /**
  * Delivers the current state, then every event, to `listener` until the session ends,
  * the returned handle is cancelled or dropped, or the app releases this session.
+ * A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+ * again before calling `start()` again (`next_event()` keeps working across runs).
  */
     subscribe(listener: SessionEventListener): TaskHandleLike {
     return FfiConverterTypeTaskHandle.lift(uniffiCaller.rustCall(
@@ -4350,11 +6774,8 @@ export class RealtimeVoiceSession extends UniffiAbstractObject implements Realti
     }
     
 /**
- * Changes the session configuration (absent fields are kept).
- *
- * Tools first named here are not routed to the session's `ToolHandler` (the engine
- * registers handlers only at creation): answer their calls with
- * [`Self::send_tool_output`], or name every tool in the initial configuration.
+ * Changes the session configuration (absent fields are kept). Calls to tools first
+ * named here go to the session's `ToolHandler` like any other.
  */
     async updateConfig(update: SessionConfig, asyncOpts_?: { signal: AbortSignal }): Promise<void> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
@@ -4466,7 +6887,7 @@ export interface TokenProvider {
 /**
  * Returns a fresh token.
  */
-    fetchToken(asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<ClientToken>;
+    fetchToken(asyncOpts_?: { signal: AbortSignal }) /*throws*/: Promise<ClientTokenLike>;
 }
 
 
@@ -4496,7 +6917,7 @@ private constructor(pointer: UniffiHandle) {
 /**
  * Returns a fresh token.
  */
-    async fetchToken(asyncOpts_?: { signal: AbortSignal }): Promise<ClientToken> /*throws*/ {
+    async fetchToken(asyncOpts_?: { signal: AbortSignal }): Promise<ClientTokenLike> /*throws*/ {
     const __stack = uniffiIsDebug ? new Error().stack : undefined;
     try {
         return await uniffiRustCallAsync(
@@ -4506,25 +6927,16 @@ private constructor(pointer: UniffiHandle) {
                     uniffiTypeTokenProviderImplObjectFactory.clonePointer(this)
                 );
             },
-            /*pollFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_poll_rust_buffer,
-            /*cancelFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_cancel_rust_buffer,
-            /*completeFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_complete_rust_buffer,
-            /*freeFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_free_rust_buffer,
+            /*pollFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_poll_u64,
+            /*cancelFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_cancel_u64,
+            /*completeFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_complete_u64,
+            /*freeFunc:*/ nativeModule().ubrn_ffi_voicewire_ffi_rust_future_free_u64,
             // Async returns always go through the JS-side converter: the
             // FFI symbol returns the future handle (u64), and the user-level
             // RustBuffer comes back via the shared `rust_future_complete_*`
             // export. The bytes the runtime hands back must be deserialized
             // here using the per-callable return-type converter.
-            // Borrowed view over foreign memory: the call site owns the free,
-            // as on the sync paths. Unconditional — a no-op where buffers are
-            // already JS-owned.
-            /*liftFunc:*/ (__rb) => {
-                try {
-                    return FfiConverterTypeClientToken.lift(__rb);
-                } finally {
-                    nativeModule().rustbuffer_free(__rb);
-                }
-            },
+            /*liftFunc:*/ FfiConverterTypeClientToken.lift.bind(FfiConverterTypeClientToken),
             /*liftString:*/ FfiConverterString.lift.bind(FfiConverterString),
             /*asyncOpts:*/ asyncOpts_,
             /*errorHandler:*/ FfiConverterTypeVoiceError.lift.bind(FfiConverterTypeVoiceError)
@@ -4616,20 +7028,20 @@ const uniffiCallbackInterfaceTokenProvider: { vtable: any; register: () => void;
     vtable: {
         fetch_token: (
             uniffiHandle: bigint,
-            uniffiFutureCallback: UniffiForeignFutureCompleterustBuffer,
+            uniffiFutureCallback: UniffiForeignFutureCompleteu64,
             uniffiCallbackData: bigint) => {
             const uniffiMakeCall = 
             async (signal: AbortSignal)
-            : Promise<ClientToken> => {
+            : Promise<ClientTokenLike> => {
                 const jsCallback = FfiConverterTypeTokenProvider.lift(uniffiHandle);
                 return await jsCallback.fetchToken({ signal }
                 )
             };
-            const uniffiHandleSuccess = (returnValue: ClientToken) => {
+            const uniffiHandleSuccess = (returnValue: ClientTokenLike) => {
                 uniffiFutureCallback.call(
                     uniffiFutureCallback,
                     uniffiCallbackData,
-                    /* UniffiForeignFutureResultRustBuffer */{
+                    /* UniffiForeignFutureResultU64 */{
                         return_value: FfiConverterTypeClientToken.lower(returnValue, nativeModule().rustbuffer_alloc),
                         call_status: uniffiCaller.createCallStatus()
                     }
@@ -4639,8 +7051,8 @@ const uniffiCallbackInterfaceTokenProvider: { vtable: any; register: () => void;
                 uniffiFutureCallback.call(
                     uniffiFutureCallback,
                     uniffiCallbackData,
-                    /* UniffiForeignFutureResultRustBuffer */{
-                        return_value: /*empty*/ new Uint8Array(0),
+                    /* UniffiForeignFutureResultU64 */{
+                        return_value: BigInt(0),
                         // TODO create callstatus with error.
                         call_status: uniffiCaller.createErrorStatus(code, errorBuf),
                     }
@@ -4672,8 +7084,8 @@ const uniffiCallbackInterfaceTokenProvider: { vtable: any; register: () => void;
 };
 
 /**
- * Implemented by the app to run the tools the model calls (one handler for all the names
- * in `SessionConfig.tools`; dispatch on `call.name`).
+ * Implemented by the app to run the tools the model calls: one handler for every name,
+ * including tools first declared in a later `update_config`; dispatch on `call.name`.
  *
  * The returned text (usually JSON) goes back to the model and a new answer is requested;
  * a thrown error is reported to the model as `{"error": message}`.
@@ -4688,8 +7100,8 @@ export interface ToolHandler {
 
 
 /**
- * Implemented by the app to run the tools the model calls (one handler for all the names
- * in `SessionConfig.tools`; dispatch on `call.name`).
+ * Implemented by the app to run the tools the model calls: one handler for every name,
+ * including tools first declared in a later `update_config`; dispatch on `call.name`.
  *
  * The returned text (usually JSON) goes back to the model and a new answer is requested;
  * a thrown error is reported to the model as `{"error": message}`.
@@ -4889,11 +7301,17 @@ const uniffiCallbackInterfaceToolHandler: { vtable: any; register: () => void; }
     },
 };
 
-// FfiConverter for bigint | undefined
-const FfiConverterOptionalUInt64 = new FfiConverterOptional(FfiConverterUInt64);
+// FfiConverter for AudioRoute | undefined
+const FfiConverterOptionalTypeAudioRoute = new FfiConverterOptional(FfiConverterTypeAudioRoute);
+
+// FfiConverter for Array<AudioRoute>
+const FfiConverterSequenceTypeAudioRoute = new FfiConverterArray(FfiConverterTypeAudioRoute);
 
 // FfiConverter for string | undefined
 const FfiConverterOptionalString = new FfiConverterOptional(FfiConverterString);
+
+// FfiConverter for number | undefined
+const FfiConverterOptionalUInt32 = new FfiConverterOptional(FfiConverterUInt32);
 
 // FfiConverter for Array<OutputModality>
 const FfiConverterSequenceTypeOutputModality = new FfiConverterArray(FfiConverterTypeOutputModality);
@@ -4904,9 +7322,6 @@ const FfiConverterOptionalSequenceTypeOutputModality = new FfiConverterOptional(
 // FfiConverter for number | undefined
 const FfiConverterOptionalFloat64 = new FfiConverterOptional(FfiConverterFloat64);
 
-// FfiConverter for number | undefined
-const FfiConverterOptionalUInt32 = new FfiConverterOptional(FfiConverterUInt32);
-
 // FfiConverter for TurnDetectionConfig | undefined
 const FfiConverterOptionalTypeTurnDetectionConfig = new FfiConverterOptional(FfiConverterTypeTurnDetectionConfig);
 
@@ -4916,11 +7331,20 @@ const FfiConverterSequenceTypeFunctionToolConfig = new FfiConverterArray(FfiConv
 // FfiConverter for Array<FunctionToolConfig> | undefined
 const FfiConverterOptionalSequenceTypeFunctionToolConfig = new FfiConverterOptional(FfiConverterSequenceTypeFunctionToolConfig);
 
+// FfiConverter for bigint | undefined
+const FfiConverterOptionalUInt64 = new FfiConverterOptional(FfiConverterUInt64);
+
 // FfiConverter for ReconnectConfig | undefined
 const FfiConverterOptionalTypeReconnectConfig = new FfiConverterOptional(FfiConverterTypeReconnectConfig);
 
+// FfiConverter for AudioLevels | undefined
+const FfiConverterOptionalTypeAudioLevels = new FfiConverterOptional(FfiConverterTypeAudioLevels);
+
 // FfiConverter for SessionEvent | undefined
 const FfiConverterOptionalTypeSessionEvent = new FfiConverterOptional(FfiConverterTypeSessionEvent);
+
+// FfiConverter for AudioSessionBackend | undefined
+const FfiConverterOptionalTypeAudioSessionBackend = new FfiConverterOptional(FfiConverterTypeAudioSessionBackend);
 
 
 /**
@@ -4944,8 +7368,89 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_func_clear_log_sink() !== 50072) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_func_clear_log_sink");
     }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_func_default_platform_audio_options() !== 5564) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_func_default_platform_audio_options");
+    }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_func_set_log_sink() !== 27852) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_func_set_log_sink");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new() !== 62669) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session() !== 45464) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes() !== 23100) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route() !== 18439) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session() !== 1013) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted() !== 15998) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels() !== 42122) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes() !== 13215) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change() !== 56147) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began() !== 50039) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended() !== 24925) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset() !== 37248) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change() !== 17336) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes() !== 23633) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume() !== 8297) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route() !== 45358) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route() !== 36958) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing() !== 30570) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe() !== 32218) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing() !== 4320) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure() !== 23930) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active() !== 62082) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes() !== 24705) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route() !== 51204) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_clienttoken_new() !== 29670) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_constructor_clienttoken_new");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at() !== 17609) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_logsink_log() !== 25113) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_logsink_log");
@@ -4962,7 +7467,16 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture() !== 63360) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() !== 345) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_platformaudio_new() !== 21585) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_constructor_platformaudio_new");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_platformaudio_route_control() !== 19574) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_platformaudio_route_control");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event() !== 28891) {
+        throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event");
+    }
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() !== 37287) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_interrupt() !== 6094) {
@@ -4983,7 +7497,7 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_text() !== 24237) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_text");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output() !== 13209) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output() !== 64796) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted() !== 23486) {
@@ -5004,10 +7518,10 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking() !== 59582) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() !== 44027) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() !== 18757) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() !== 60624) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() !== 53695) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event() !== 9631) {
@@ -5019,13 +7533,15 @@ function uniffiEnsureInitialized() {
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_taskhandle_is_finished() !== 33648) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_taskhandle_is_finished");
     }
-    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token() !== 61728) {
+    if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token() !== 30940) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token");
     }
     if (nativeModule().ubrn_uniffi_voicewire_ffi_checksum_method_toolhandler_call_tool() !== 47759) {
         throw new UniffiInternalError.ApiChecksumMismatch("uniffi_voicewire_ffi_checksum_method_toolhandler_call_tool");
     }
 
+    uniffiCallbackInterfacePlatformAudioListener.register();
+    uniffiCallbackInterfaceAudioSessionBackend.register();
     uniffiCallbackInterfaceLogSink.register();
     uniffiCallbackInterfaceSessionEventListener.register();
     uniffiCallbackInterfaceTokenProvider.register();
@@ -5036,7 +7552,17 @@ export default Object.freeze({
   initialize: uniffiEnsureInitialized,
   converters: {
     FfiConverterTypeAudioChoice,
+    FfiConverterTypeAudioFocusChange,
+    FfiConverterTypeAudioInterruptionSource,
     FfiConverterTypeAudioLevels,
+    FfiConverterTypeAudioRoute,
+    FfiConverterTypeAudioRouteChangeReason,
+    FfiConverterTypeAudioRouteControl,
+    FfiConverterTypeAudioRouteKind,
+    FfiConverterTypeAudioRouteSelection,
+    FfiConverterTypeAudioRouteSnapshot,
+    FfiConverterTypeAudioSessionBackend,
+    FfiConverterTypeAudioSessionManagement,
     FfiConverterTypeClientToken,
     FfiConverterTypeCloseReason,
     FfiConverterTypeEndpointConfig,
@@ -5047,6 +7573,10 @@ export default Object.freeze({
     FfiConverterTypeLogSink,
     FfiConverterTypeManualAudio,
     FfiConverterTypeOutputModality,
+    FfiConverterTypePlatformAudio,
+    FfiConverterTypePlatformAudioEvent,
+    FfiConverterTypePlatformAudioListener,
+    FfiConverterTypePlatformAudioOptions,
     FfiConverterTypeRealtimeVoiceSession,
     FfiConverterTypeReconnectConfig,
     FfiConverterTypeSessionConfig,

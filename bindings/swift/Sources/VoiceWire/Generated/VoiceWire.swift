@@ -594,6 +594,982 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * Route control for platform audio: list and choose routes, switch voice processing (echo
+ * cancellation), read levels, hear route and interruption events, and report what the OS
+ * says (for session backends implemented by the app).
+ */
+public protocol AudioRouteControlProtocol: AnyObject, Sendable {
+    
+    /**
+     * Configures and activates the session (unless the app manages it), reads the routes
+     * and applies the route policy. App-driven controls only; calling it twice is harmless.
+     */
+    func activateSession() throws 
+    
+    /**
+     * The routes as last reported by the OS.
+     */
+    func availableRoutes()  -> [AudioRoute]
+    
+    /**
+     * The route in use, as last reported.
+     */
+    func currentRoute()  -> AudioRoute?
+    
+    /**
+     * Deactivates the session (unless the app manages it). App-driven controls only.
+     */
+    func deactivateSession() throws 
+    
+    /**
+     * True while an interruption keeps audio off.
+     */
+    func isInterrupted()  -> Bool
+    
+    /**
+     * The latest microphone and speaker levels (0–1) of the running platform device, or
+     * none while it is stopped or when the app runs its own I/O (the session's
+     * `AudioLevels` events carry the pipeline's levels in every case).
+     */
+    func levels()  -> AudioLevels?
+    
+    /**
+     * Reads the routes from the OS now (for a route picker) and returns them.
+     */
+    func refreshRoutes() throws  -> [AudioRoute]
+    
+    /**
+     * Android's audio focus changed (`OnAudioFocusChangeListener`).
+     */
+    func reportFocusChange(change: AudioFocusChange) 
+    
+    /**
+     * An interruption began (a call, Siri): audio is suspended.
+     */
+    func reportInterruptionBegan(source: AudioInterruptionSource) 
+    
+    /**
+     * The interruption ended; `should_resume` is the OS's hint.
+     */
+    func reportInterruptionEnded(shouldResume: Bool) 
+    
+    /**
+     * The OS's media services restarted: audio objects are rebuilt, then resumed.
+     */
+    func reportMediaServicesReset() 
+    
+    /**
+     * The OS says the routes changed: VoiceWire reads them from the backend and applies the
+     * route policy. (Android: `AudioDeviceCallback`, the communication-device listener.)
+     */
+    func reportRouteChange(reason: AudioRouteChangeReason) 
+    
+    /**
+     * The OS says the routes changed and says to what (push-style platforms).
+     */
+    func reportRoutes(snapshot: AudioRouteSnapshot, reason: AudioRouteChangeReason) 
+    
+    /**
+     * The app's "resume audio" (after `ResumeNeedsUser` or `ResumeGaveUp`).
+     */
+    func resume() 
+    
+    /**
+     * Chooses a route, or `Automatic`. Fails with `AudioDevice` when no route of that kind
+     * is connected or the platform refuses it. The choice holds until the route goes away
+     * or a headset is connected (then the policy is automatic again).
+     */
+    func selectRoute(selection: AudioRouteSelection) throws 
+    
+    /**
+     * What is selected: `Automatic` or a route kind.
+     */
+    func selectedRoute()  -> AudioRouteSelection
+    
+    /**
+     * Switches platform voice processing (echo cancellation, gain control, noise
+     * suppression) on or off, live. Off is for headphones or studio capture only: with a
+     * loudspeaker the assistant will hear itself.
+     */
+    func setVoiceProcessing(enabled: Bool) throws 
+    
+    /**
+     * Delivers the routes as they are now (`AvailableRoutesChanged`, then `RouteChanged`
+     * with reason `Initial`), then every event, until the returned handle is cancelled or
+     * dropped.
+     */
+    func subscribe(listener: PlatformAudioListener)  -> TaskHandle
+    
+    /**
+     * Whether platform voice processing is on.
+     */
+    func voiceProcessing()  -> Bool
+    
+}
+/**
+ * Route control for platform audio: list and choose routes, switch voice processing (echo
+ * cancellation), read levels, hear route and interruption events, and report what the OS
+ * says (for session backends implemented by the app).
+ */
+open class AudioRouteControl: AudioRouteControlProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_voicewire_ffi_fn_clone_audioroutecontrol(self.handle, $0) }
+    }
+    /**
+     * A control for an audio session the app implements, for apps that run their own audio
+     * I/O. Call [`Self::activate_session`] when your I/O starts and
+     * [`Self::deactivate_session`] when it stops; stop your I/O on `Interrupted` and restart
+     * it on `Resumed`. (With `PlatformAudio` the device does all of that itself: use
+     * [`PlatformAudio::route_control`] instead.)
+     */
+public convenience init(options: PlatformAudioOptions, backend: AudioSessionBackend)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(
+        FfiConverterTypePlatformAudioOptions_lower(options),
+        FfiConverterTypeAudioSessionBackend_lower(backend),$0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_voicewire_ffi_fn_free_audioroutecontrol(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Configures and activates the session (unless the app manages it), reads the routes
+     * and applies the route policy. App-driven controls only; calling it twice is harmless.
+     */
+open func activateSession()throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * The routes as last reported by the OS.
+     */
+open func availableRoutes() -> [AudioRoute]  {
+    return try!  FfiConverterSequenceTypeAudioRoute.lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The route in use, as last reported.
+     */
+open func currentRoute() -> AudioRoute?  {
+    return try!  FfiConverterOptionTypeAudioRoute.lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Deactivates the session (unless the app manages it). App-driven controls only.
+     */
+open func deactivateSession()throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * True while an interruption keeps audio off.
+     */
+open func isInterrupted() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The latest microphone and speaker levels (0–1) of the running platform device, or
+     * none while it is stopped or when the app runs its own I/O (the session's
+     * `AudioLevels` events carry the pipeline's levels in every case).
+     */
+open func levels() -> AudioLevels?  {
+    return try!  FfiConverterOptionTypeAudioLevels.lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Reads the routes from the OS now (for a route picker) and returns them.
+     */
+open func refreshRoutes()throws  -> [AudioRoute]  {
+    return try  FfiConverterSequenceTypeAudioRoute.lift(try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Android's audio focus changed (`OnAudioFocusChangeListener`).
+     */
+open func reportFocusChange(change: AudioFocusChange)  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioFocusChange_lower(change),$0
+    )
+}
+}
+    
+    /**
+     * An interruption began (a call, Siri): audio is suspended.
+     */
+open func reportInterruptionBegan(source: AudioInterruptionSource)  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioInterruptionSource_lower(source),$0
+    )
+}
+}
+    
+    /**
+     * The interruption ended; `should_resume` is the OS's hint.
+     */
+open func reportInterruptionEnded(shouldResume: Bool)  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(shouldResume),$0
+    )
+}
+}
+    
+    /**
+     * The OS's media services restarted: audio objects are rebuilt, then resumed.
+     */
+open func reportMediaServicesReset()  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * The OS says the routes changed: VoiceWire reads them from the backend and applies the
+     * route policy. (Android: `AudioDeviceCallback`, the communication-device listener.)
+     */
+open func reportRouteChange(reason: AudioRouteChangeReason)  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioRouteChangeReason_lower(reason),$0
+    )
+}
+}
+    
+    /**
+     * The OS says the routes changed and says to what (push-style platforms).
+     */
+open func reportRoutes(snapshot: AudioRouteSnapshot, reason: AudioRouteChangeReason)  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioRouteSnapshot_lower(snapshot),
+        FfiConverterTypeAudioRouteChangeReason_lower(reason),$0
+    )
+}
+}
+    
+    /**
+     * The app's "resume audio" (after `ResumeNeedsUser` or `ResumeGaveUp`).
+     */
+open func resume()  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * Chooses a route, or `Automatic`. Fails with `AudioDevice` when no route of that kind
+     * is connected or the platform refuses it. The choice holds until the route goes away
+     * or a headset is connected (then the policy is automatic again).
+     */
+open func selectRoute(selection: AudioRouteSelection)throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioRouteSelection_lower(selection),$0
+    )
+}
+}
+    
+    /**
+     * What is selected: `Automatic` or a route kind.
+     */
+open func selectedRoute() -> AudioRouteSelection  {
+    return try!  FfiConverterTypeAudioRouteSelection_lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Switches platform voice processing (echo cancellation, gain control, noise
+     * suppression) on or off, live. Off is for headphones or studio capture only: with a
+     * loudspeaker the assistant will hear itself.
+     */
+open func setVoiceProcessing(enabled: Bool)throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(enabled),$0
+    )
+}
+}
+    
+    /**
+     * Delivers the routes as they are now (`AvailableRoutesChanged`, then `RouteChanged`
+     * with reason `Initial`), then every event, until the returned handle is cancelled or
+     * dropped.
+     */
+open func subscribe(listener: PlatformAudioListener) -> TaskHandle  {
+    return try!  FfiConverterTypeTaskHandle_lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePlatformAudioListener_lower(listener),$0
+    )
+})
+}
+    
+    /**
+     * Whether platform voice processing is on.
+     */
+open func voiceProcessing() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioRouteControl: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioRouteControl
+
+    public static func lift(_ handle: UInt64) throws -> AudioRouteControl {
+        return AudioRouteControl(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AudioRouteControl) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioRouteControl {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioRouteControl, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteControl_lift(_ handle: UInt64) throws -> AudioRouteControl {
+    return try FfiConverterTypeAudioRouteControl.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteControl_lower(_ value: AudioRouteControl) -> UInt64 {
+    return FfiConverterTypeAudioRouteControl.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The platform's audio session, implemented by the app side: Android's `AudioManager`
+ * (the Kotlin package's `AndroidAudioSession`), or any session an app drives itself.
+ *
+ * Called on VoiceWire control threads, never the audio thread. Throw
+ * `VoiceError.AudioDevice` with the platform's message when an operation fails. Report OS
+ * changes (devices, focus) through [`crate::AudioRouteControl`]'s `report_*` methods.
+ */
+public protocol AudioSessionBackend: AnyObject, Sendable {
+    
+    /**
+     * Applies the voice-communication configuration (Android: `MODE_IN_COMMUNICATION`).
+     * Only called when VoiceWire manages the session.
+     */
+    func configure(voiceProcessing: Bool, allowBluetoothA2dp: Bool) throws 
+    
+    /**
+     * Activates (requests audio focus) or deactivates (abandons it) the session. Only
+     * called when VoiceWire manages the session.
+     */
+    func setActive(active: Bool) throws 
+    
+    /**
+     * The current and available routes.
+     */
+    func routes() throws  -> AudioRouteSnapshot
+    
+    /**
+     * Routes voice to a route of `kind`, preferably the one with `id`.
+     */
+    func applyRoute(kind: AudioRouteKind, id: String?) throws 
+    
+}
+/**
+ * The platform's audio session, implemented by the app side: Android's `AudioManager`
+ * (the Kotlin package's `AndroidAudioSession`), or any session an app drives itself.
+ *
+ * Called on VoiceWire control threads, never the audio thread. Throw
+ * `VoiceError.AudioDevice` with the platform's message when an operation fails. Report OS
+ * changes (devices, focus) through [`crate::AudioRouteControl`]'s `report_*` methods.
+ */
+open class AudioSessionBackendImpl: AudioSessionBackend, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_voicewire_ffi_fn_clone_audiosessionbackend(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_voicewire_ffi_fn_free_audiosessionbackend(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Applies the voice-communication configuration (Android: `MODE_IN_COMMUNICATION`).
+     * Only called when VoiceWire manages the session.
+     */
+open func configure(voiceProcessing: Bool, allowBluetoothA2dp: Bool)throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(voiceProcessing),
+        FfiConverterBool.lower(allowBluetoothA2dp),$0
+    )
+}
+}
+    
+    /**
+     * Activates (requests audio focus) or deactivates (abandons it) the session. Only
+     * called when VoiceWire manages the session.
+     */
+open func setActive(active: Bool)throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(active),$0
+    )
+}
+}
+    
+    /**
+     * The current and available routes.
+     */
+open func routes()throws  -> AudioRouteSnapshot  {
+    return try  FfiConverterTypeAudioRouteSnapshot_lift(try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Routes voice to a route of `kind`, preferably the one with `id`.
+     */
+open func applyRoute(kind: AudioRouteKind, id: String?)throws   {try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAudioRouteKind_lower(kind),
+        FfiConverterOptionString.lower(id),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceAudioSessionBackend {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceAudioSessionBackend = UniffiVTableCallbackInterfaceAudioSessionBackend(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeAudioSessionBackend.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface AudioSessionBackend: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeAudioSessionBackend.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface AudioSessionBackend: handle missing in uniffiClone")
+            }
+        },
+        configure: { (
+            uniffiHandle: UInt64,
+            voiceProcessing: Int8,
+            allowBluetoothA2dp: Int8,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioSessionBackend.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.configure(
+                     voiceProcessing: try FfiConverterBool.lift(voiceProcessing),
+                     allowBluetoothA2dp: try FfiConverterBool.lift(allowBluetoothA2dp)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeVoiceError_lower
+            )
+        },
+        setActive: { (
+            uniffiHandle: UInt64,
+            active: Int8,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioSessionBackend.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.setActive(
+                     active: try FfiConverterBool.lift(active)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeVoiceError_lower
+            )
+        },
+        routes: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> AudioRouteSnapshot in
+                guard let uniffiObj = try? FfiConverterTypeAudioSessionBackend.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.routes(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeAudioRouteSnapshot_lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeVoiceError_lower
+            )
+        },
+        applyRoute: { (
+            uniffiHandle: UInt64,
+            kind: RustBuffer,
+            id: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeAudioSessionBackend.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.applyRoute(
+                     kind: try FfiConverterTypeAudioRouteKind_lift(kind),
+                     id: try FfiConverterOptionString.lift(id)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeVoiceError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceAudioSessionBackend> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceAudioSessionBackend>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitAudioSessionBackend() {
+    uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(UniffiCallbackInterfaceAudioSessionBackend.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioSessionBackend: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<AudioSessionBackend>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = AudioSessionBackend
+
+    public static func lift(_ handle: UInt64) throws -> AudioSessionBackend {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AudioSessionBackendImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: AudioSessionBackend) -> UInt64 {
+         if let rustImpl = value as? AudioSessionBackendImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioSessionBackend {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AudioSessionBackend, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioSessionBackend_lift(_ handle: UInt64) throws -> AudioSessionBackend {
+    return try FfiConverterTypeAudioSessionBackend.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioSessionBackend_lower(_ value: AudioSessionBackend) -> UInt64 {
+    return FfiConverterTypeAudioSessionBackend.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A credential from the app's backend.
+ *
+ * An object rather than a record on purpose: records become data classes and structs whose
+ * generated `toString` / `__repr__` / `description` print every field, and a key that ends
+ * up in a log or crash report is a leaked key. The value goes in through the constructor
+ * and never comes back out to foreign code; every textual form is redacted.
+ */
+public protocol ClientTokenProtocol: AnyObject, Sendable {
+    
+    /**
+     * Unix time (seconds) after which the token cannot start sessions; absent = never.
+     */
+    func expiresAt()  -> UInt64?
+    
+}
+/**
+ * A credential from the app's backend.
+ *
+ * An object rather than a record on purpose: records become data classes and structs whose
+ * generated `toString` / `__repr__` / `description` print every field, and a key that ends
+ * up in a log or crash report is a leaked key. The value goes in through the constructor
+ * and never comes back out to foreign code; every textual form is redacted.
+ */
+open class ClientToken: ClientTokenProtocol, @unchecked Sendable, CustomDebugStringConvertible, CustomStringConvertible {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_voicewire_ffi_fn_clone_clienttoken(self.handle, $0) }
+    }
+    /**
+     * A token with key `value` (`ek_…` for ephemeral client secrets) that cannot start
+     * sessions after Unix time `expires_at` (seconds; absent = never expires).
+     */
+public convenience init(value: String, expiresAt: UInt64?) {
+    let handle =
+        try! rustCall() {
+    uniffi_voicewire_ffi_fn_constructor_clienttoken_new(
+        FfiConverterString.lower(value),
+        FfiConverterOptionUInt64.lower(expiresAt),$0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_voicewire_ffi_fn_free_clienttoken(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Unix time (seconds) after which the token cannot start sessions; absent = never.
+     */
+open func expiresAt() -> UInt64?  {
+    return try!  FfiConverterOptionUInt64.lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+// The local Rust `Debug` implementation.
+public var debugDescription: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(
+            self.uniffiCloneHandle(),$0
+    )
+}
+    )
+}
+// The local Rust `Display` implementation.
+public var description: String {
+    return try!  FfiConverterString.lift(
+        try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(
+            self.uniffiCloneHandle(),$0
+    )
+}
+    )
+}
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeClientToken: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ClientToken
+
+    public static func lift(_ handle: UInt64) throws -> ClientToken {
+        return ClientToken(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ClientToken) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClientToken {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ClientToken, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClientToken_lift(_ handle: UInt64) throws -> ClientToken {
+    return try FfiConverterTypeClientToken.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeClientToken_lower(_ value: ClientToken) -> UInt64 {
+    return FfiConverterTypeClientToken.lower(value)
+}
+
+
+
+
+
+
+/**
  * Implemented by the app to receive engine logs.
  */
 public protocol LogSink: AnyObject, Sendable {
@@ -809,7 +1785,7 @@ public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
  * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
  * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
  * drains a lock-free ring the app's own audio callback fills), never from the real-time
- * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+ * audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
  */
 public protocol ManualAudioProtocol: AnyObject, Sendable {
     
@@ -840,7 +1816,7 @@ public protocol ManualAudioProtocol: AnyObject, Sendable {
  * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
  * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
  * drains a lock-free ring the app's own audio callback fills), never from the real-time
- * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+ * audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
  */
 open class ManualAudio: ManualAudioProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1000,6 +1976,371 @@ public func FfiConverterTypeManualAudio_lower(_ value: ManualAudio) -> UInt64 {
 
 
 /**
+ * The phone's microphone and speaker with its route control: VoiceProcessingIO on iOS,
+ * AAudio with the voice-communication preset on Android. Pass it to a session with
+ * `AudioChoice.Platform`; keep [`Self::route_control`] for routes, the echo-cancellation
+ * switch, levels and events. One session uses it.
+ */
+public protocol PlatformAudioProtocol: AnyObject, Sendable {
+    
+    /**
+     * Routes, the voice-processing switch, levels and events of this device.
+     */
+    func routeControl()  -> AudioRouteControl
+    
+}
+/**
+ * The phone's microphone and speaker with its route control: VoiceProcessingIO on iOS,
+ * AAudio with the voice-communication preset on Android. Pass it to a session with
+ * `AudioChoice.Platform`; keep [`Self::route_control`] for routes, the echo-cancellation
+ * switch, levels and events. One session uses it.
+ */
+open class PlatformAudio: PlatformAudioProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_voicewire_ffi_fn_clone_platformaudio(self.handle, $0) }
+    }
+    /**
+     * Opens the platform device with `options`.
+     *
+     * - iOS: pass no backend; AVAudioSession is driven from Rust (with
+     * `AudioSessionManagement.App` for CallKit, start the voice session from
+     * `provider(_:didActivate:)`).
+     * - Android: pass the Kotlin `AndroidAudioSession` (routes and audio focus through
+     * AudioManager) and `options.hardware_sample_rate`.
+     * - Elsewhere: an `AudioDevice` error (use `AudioChoice.PlatformDefault` for the desktop
+     * device, or `AudioRouteControl(options, backend)` around your own audio I/O).
+     */
+public convenience init(options: PlatformAudioOptions, backend: AudioSessionBackend?)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeVoiceError_lift) {
+    uniffi_voicewire_ffi_fn_constructor_platformaudio_new(
+        FfiConverterTypePlatformAudioOptions_lower(options),
+        FfiConverterOptionTypeAudioSessionBackend.lower(backend),$0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_voicewire_ffi_fn_free_platformaudio(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Routes, the voice-processing switch, levels and events of this device.
+     */
+open func routeControl() -> AudioRouteControl  {
+    return try!  FfiConverterTypeAudioRouteControl_lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_platformaudio_route_control(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlatformAudio: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PlatformAudio
+
+    public static func lift(_ handle: UInt64) throws -> PlatformAudio {
+        return PlatformAudio(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PlatformAudio) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlatformAudio {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PlatformAudio, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudio_lift(_ handle: UInt64) throws -> PlatformAudio {
+    return try FfiConverterTypePlatformAudio.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudio_lower(_ value: PlatformAudio) -> UInt64 {
+    return FfiConverterTypePlatformAudio.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives [`PlatformAudioEvent`]s; subscribing returns a [`crate::TaskHandle`] that stops
+ * delivery when dropped.
+ */
+public protocol PlatformAudioListener: AnyObject, Sendable {
+    
+    /**
+     * One event, in order. Called on a VoiceWire thread: hop to the UI thread yourself.
+     */
+    func onEvent(event: PlatformAudioEvent) 
+    
+}
+/**
+ * Receives [`PlatformAudioEvent`]s; subscribing returns a [`crate::TaskHandle`] that stops
+ * delivery when dropped.
+ */
+open class PlatformAudioListenerImpl: PlatformAudioListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_voicewire_ffi_fn_clone_platformaudiolistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_voicewire_ffi_fn_free_platformaudiolistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * One event, in order. Called on a VoiceWire thread: hop to the UI thread yourself.
+     */
+open func onEvent(event: PlatformAudioEvent)  {try! rustCall() {
+    uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePlatformAudioEvent_lower(event),$0
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfacePlatformAudioListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfacePlatformAudioListener = UniffiVTableCallbackInterfacePlatformAudioListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypePlatformAudioListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface PlatformAudioListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypePlatformAudioListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface PlatformAudioListener: handle missing in uniffiClone")
+            }
+        },
+        onEvent: { (
+            uniffiHandle: UInt64,
+            event: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypePlatformAudioListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onEvent(
+                     event: try FfiConverterTypePlatformAudioEvent_lift(event)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfacePlatformAudioListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfacePlatformAudioListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitPlatformAudioListener() {
+    uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(UniffiCallbackInterfacePlatformAudioListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlatformAudioListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<PlatformAudioListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = PlatformAudioListener
+
+    public static func lift(_ handle: UInt64) throws -> PlatformAudioListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PlatformAudioListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: PlatformAudioListener) -> UInt64 {
+         if let rustImpl = value as? PlatformAudioListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlatformAudioListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PlatformAudioListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudioListener_lift(_ handle: UInt64) throws -> PlatformAudioListener {
+    return try FfiConverterTypePlatformAudioListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudioListener_lower(_ value: PlatformAudioListener) -> UInt64 {
+    return FfiConverterTypePlatformAudioListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * A realtime voice session: the same engine as the Rust `RealtimeVoiceSession`.
  *
  * Events go to one consumer: either [`Self::subscribe`] a listener or pull with
@@ -1042,7 +2383,8 @@ public protocol RealtimeVoiceSessionProtocol: AnyObject, Sendable {
     func sendText(text: String) async throws 
     
     /**
-     * Answers a tool call that no handler answered.
+     * Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+     * for apps that answer from elsewhere, e.g. after asking the user).
      */
     func sendToolOutput(callId: String, output: String) async throws 
     
@@ -1081,15 +2423,14 @@ public protocol RealtimeVoiceSessionProtocol: AnyObject, Sendable {
     /**
      * Delivers the current state, then every event, to `listener` until the session ends,
      * the returned handle is cancelled or dropped, or the app releases this session.
+     * A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+     * again before calling `start()` again (`next_event()` keeps working across runs).
      */
     func subscribe(listener: SessionEventListener)  -> TaskHandle
     
     /**
-     * Changes the session configuration (absent fields are kept).
-     *
-     * Tools first named here are not routed to the session's `ToolHandler` (the engine
-     * registers handlers only at creation): answer their calls with
-     * [`Self::send_tool_output`], or name every tool in the initial configuration.
+     * Changes the session configuration (absent fields are kept). Calls to tools first
+     * named here go to the session's `ToolHandler` like any other.
      */
     func updateConfig(update: SessionConfig) async throws 
     
@@ -1141,8 +2482,9 @@ open class RealtimeVoiceSession: RealtimeVoiceSessionProtocol, @unchecked Sendab
         return try! rustCall { uniffi_voicewire_ffi_fn_clone_realtimevoicesession(self.handle, $0) }
     }
     /**
-     * A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
-     * `options.session.tools` (it is never called when no tools are configured).
+     * A session in the `Idle` state. `tool_handler` answers every tool call, whether the
+     * tool was named in `options.session.tools` or added later with `update_config` (it is
+     * never called when no tools are configured).
      *
      * The handler is required rather than optional because uniffi-bindgen-react-native
      * 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
@@ -1273,7 +2615,8 @@ open func sendText(text: String)async throws   {
 }
     
     /**
-     * Answers a tool call that no handler answered.
+     * Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+     * for apps that answer from elsewhere, e.g. after asking the user).
      */
 open func sendToolOutput(callId: String, output: String)async throws   {
     return
@@ -1399,6 +2742,8 @@ open func stopTalking()async throws   {
     /**
      * Delivers the current state, then every event, to `listener` until the session ends,
      * the returned handle is cancelled or dropped, or the app releases this session.
+     * A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+     * again before calling `start()` again (`next_event()` keeps working across runs).
      */
 open func subscribe(listener: SessionEventListener) -> TaskHandle  {
     return try!  FfiConverterTypeTaskHandle_lift(try! rustCall() {
@@ -1410,11 +2755,8 @@ open func subscribe(listener: SessionEventListener) -> TaskHandle  {
 }
     
     /**
-     * Changes the session configuration (absent fields are kept).
-     *
-     * Tools first named here are not routed to the session's `ToolHandler` (the engine
-     * registers handlers only at creation): answer their calls with
-     * [`Self::send_tool_output`], or name every tool in the initial configuration.
+     * Changes the session configuration (absent fields are kept). Calls to tools first
+     * named here go to the session's `ToolHandler` like any other.
      */
 open func updateConfig(update: SessionConfig)async throws   {
     return
@@ -1926,9 +3268,9 @@ open func fetchToken()async throws  -> ClientToken  {
                     
                 )
             },
-            pollFunc: ffi_voicewire_ffi_rust_future_poll_rust_buffer,
-            completeFunc: ffi_voicewire_ffi_rust_future_complete_rust_buffer,
-            freeFunc: ffi_voicewire_ffi_rust_future_free_rust_buffer,
+            pollFunc: ffi_voicewire_ffi_rust_future_poll_u64,
+            completeFunc: ffi_voicewire_ffi_rust_future_complete_u64,
+            freeFunc: ffi_voicewire_ffi_rust_future_free_u64,
             liftFunc: FfiConverterTypeClientToken_lift,
             errorHandler: FfiConverterTypeVoiceError_lift
         )
@@ -1964,7 +3306,7 @@ fileprivate struct UniffiCallbackInterfaceTokenProvider {
         },
         fetchToken: { (
             uniffiHandle: UInt64,
-            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteU64,
             uniffiCallbackData: UInt64,
             uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
         ) in
@@ -1980,7 +3322,7 @@ fileprivate struct UniffiCallbackInterfaceTokenProvider {
             let uniffiHandleSuccess = { (returnValue: ClientToken) in
                 uniffiFutureCallback(
                     uniffiCallbackData,
-                    UniffiForeignFutureResultRustBuffer(
+                    UniffiForeignFutureResultU64(
                         returnValue: FfiConverterTypeClientToken_lower(returnValue),
                         callStatus: RustCallStatus()
                     )
@@ -1989,8 +3331,8 @@ fileprivate struct UniffiCallbackInterfaceTokenProvider {
             let uniffiHandleError = { (statusCode, errorBuf) in
                 uniffiFutureCallback(
                     uniffiCallbackData,
-                    UniffiForeignFutureResultRustBuffer(
-                        returnValue: RustBuffer.empty(),
+                    UniffiForeignFutureResultU64(
+                        returnValue: 0,
                         callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
                     )
                 )
@@ -2083,8 +3425,8 @@ public func FfiConverterTypeTokenProvider_lower(_ value: TokenProvider) -> UInt6
 
 
 /**
- * Implemented by the app to run the tools the model calls (one handler for all the names
- * in `SessionConfig.tools`; dispatch on `call.name`).
+ * Implemented by the app to run the tools the model calls: one handler for every name,
+ * including tools first declared in a later `update_config`; dispatch on `call.name`.
  *
  * The returned text (usually JSON) goes back to the model and a new answer is requested;
  * a thrown error is reported to the model as `{"error": message}`.
@@ -2098,8 +3440,8 @@ public protocol ToolHandler: AnyObject, Sendable {
     
 }
 /**
- * Implemented by the app to run the tools the model calls (one handler for all the names
- * in `SessionConfig.tools`; dispatch on `call.name`).
+ * Implemented by the app to run the tools the model calls: one handler for every name,
+ * including tools first declared in a later `update_config`; dispatch on `call.name`.
  *
  * The returned text (usually JSON) goes back to the model and a new answer is requested;
  * a thrown error is reported to the model as `{"error": message}`.
@@ -2415,29 +3757,37 @@ public func FfiConverterTypeAudioLevels_lower(_ value: AudioLevels) -> RustBuffe
 
 
 /**
- * A credential from the app's backend.
+ * One route the OS offers.
  */
-public struct ClientToken: Equatable, Hashable {
+public struct AudioRoute: Equatable, Hashable {
     /**
-     * The key (`ek_…` for ephemeral client secrets).
+     * What kind of route it is.
      */
-    public let value: String
+    public let kind: AudioRouteKind
     /**
-     * Unix time (seconds) after which it cannot start sessions; absent = never expires.
+     * The platform's id (AVAudioSession port UID, Android `AudioDeviceInfo.id` as text).
      */
-    public let expiresAt: UInt64?
+    public let id: String
+    /**
+     * A name to show the user ("AirPods Pro", "Speaker").
+     */
+    public let name: String
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(
         /**
-         * The key (`ek_…` for ephemeral client secrets).
-         */value: String, 
+         * What kind of route it is.
+         */kind: AudioRouteKind, 
         /**
-         * Unix time (seconds) after which it cannot start sessions; absent = never expires.
-         */expiresAt: UInt64?) {
-        self.value = value
-        self.expiresAt = expiresAt
+         * The platform's id (AVAudioSession port UID, Android `AudioDeviceInfo.id` as text).
+         */id: String, 
+        /**
+         * A name to show the user ("AirPods Pro", "Speaker").
+         */name: String) {
+        self.kind = kind
+        self.id = id
+        self.name = name
     }
 
     
@@ -2446,24 +3796,26 @@ public struct ClientToken: Equatable, Hashable {
 }
 
 #if compiler(>=6)
-extension ClientToken: Sendable {}
+extension AudioRoute: Sendable {}
 #endif
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public struct FfiConverterTypeClientToken: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ClientToken {
+public struct FfiConverterTypeAudioRoute: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioRoute {
         return
-            try ClientToken(
-                value: FfiConverterString.read(from: &buf), 
-                expiresAt: FfiConverterOptionUInt64.read(from: &buf)
+            try AudioRoute(
+                kind: FfiConverterTypeAudioRouteKind.read(from: &buf), 
+                id: FfiConverterString.read(from: &buf), 
+                name: FfiConverterString.read(from: &buf)
         )
     }
 
-    public static func write(_ value: ClientToken, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.value, into: &buf)
-        FfiConverterOptionUInt64.write(value.expiresAt, into: &buf)
+    public static func write(_ value: AudioRoute, into buf: inout [UInt8]) {
+        FfiConverterTypeAudioRouteKind.write(value.kind, into: &buf)
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.name, into: &buf)
     }
 }
 
@@ -2471,20 +3823,91 @@ public struct FfiConverterTypeClientToken: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeClientToken_lift(_ buf: RustBuffer) throws -> ClientToken {
-    return try FfiConverterTypeClientToken.lift(buf)
+public func FfiConverterTypeAudioRoute_lift(_ buf: RustBuffer) throws -> AudioRoute {
+    return try FfiConverterTypeAudioRoute.lift(buf)
 }
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-public func FfiConverterTypeClientToken_lower(_ value: ClientToken) -> RustBuffer {
-    return FfiConverterTypeClientToken.lower(value)
+public func FfiConverterTypeAudioRoute_lower(_ value: AudioRoute) -> RustBuffer {
+    return FfiConverterTypeAudioRoute.lower(value)
+}
+
+
+/**
+ * The route in use and the routes that could be chosen, as the OS reports them.
+ */
+public struct AudioRouteSnapshot: Equatable, Hashable {
+    /**
+     * The route audio plays through now, if any.
+     */
+    public let current: AudioRoute?
+    /**
+     * Every route that could be selected now.
+     */
+    public let available: [AudioRoute]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The route audio plays through now, if any.
+         */current: AudioRoute?, 
+        /**
+         * Every route that could be selected now.
+         */available: [AudioRoute]) {
+        self.current = current
+        self.available = available
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AudioRouteSnapshot: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioRouteSnapshot: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioRouteSnapshot {
+        return
+            try AudioRouteSnapshot(
+                current: FfiConverterOptionTypeAudioRoute.read(from: &buf), 
+                available: FfiConverterSequenceTypeAudioRoute.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AudioRouteSnapshot, into buf: inout [UInt8]) {
+        FfiConverterOptionTypeAudioRoute.write(value.current, into: &buf)
+        FfiConverterSequenceTypeAudioRoute.write(value.available, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteSnapshot_lift(_ buf: RustBuffer) throws -> AudioRouteSnapshot {
+    return try FfiConverterTypeAudioRouteSnapshot.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteSnapshot_lower(_ value: AudioRouteSnapshot) -> RustBuffer {
+    return FfiConverterTypeAudioRouteSnapshot.lower(value)
 }
 
 
 /**
  * Where to connect.
+ *
+ * `Debug` hides userinfo and query values of both URLs (a relay URL may carry a credential).
  */
 public struct EndpointConfig: Equatable, Hashable {
     /**
@@ -2721,6 +4144,119 @@ public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecor
 #endif
 public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
     return FfiConverterTypeLogRecord.lower(value)
+}
+
+
+/**
+ * How platform audio is set up.
+ */
+public struct PlatformAudioOptions: Equatable, Hashable {
+    /**
+     * Who owns the audio session (`Sdk` unless CallKit or the app does).
+     */
+    public let management: AudioSessionManagement
+    /**
+     * The built-in route used when no headset is connected: `Speaker` (voice agents, held
+     * at arm's length) or `Earpiece` (call-style apps).
+     */
+    public let builtinRoute: AudioRouteKind
+    /**
+     * Platform echo cancellation, gain control and noise suppression. On by default.
+     */
+    public let voiceProcessing: Bool
+    /**
+     * Allow Bluetooth A2DP output besides HFP (iOS).
+     */
+    public let allowBluetoothA2dp: Bool
+    /**
+     * Resume on its own after an interruption when the OS allows it.
+     */
+    public let autoResume: Bool
+    /**
+     * The hardware sample rate if the app knows it (Android
+     * `AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE`); absent = 48 kHz. iOS reads it itself.
+     */
+    public let hardwareSampleRate: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Who owns the audio session (`Sdk` unless CallKit or the app does).
+         */management: AudioSessionManagement, 
+        /**
+         * The built-in route used when no headset is connected: `Speaker` (voice agents, held
+         * at arm's length) or `Earpiece` (call-style apps).
+         */builtinRoute: AudioRouteKind, 
+        /**
+         * Platform echo cancellation, gain control and noise suppression. On by default.
+         */voiceProcessing: Bool = true, 
+        /**
+         * Allow Bluetooth A2DP output besides HFP (iOS).
+         */allowBluetoothA2dp: Bool = true, 
+        /**
+         * Resume on its own after an interruption when the OS allows it.
+         */autoResume: Bool = true, 
+        /**
+         * The hardware sample rate if the app knows it (Android
+         * `AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE`); absent = 48 kHz. iOS reads it itself.
+         */hardwareSampleRate: UInt32? = nil) {
+        self.management = management
+        self.builtinRoute = builtinRoute
+        self.voiceProcessing = voiceProcessing
+        self.allowBluetoothA2dp = allowBluetoothA2dp
+        self.autoResume = autoResume
+        self.hardwareSampleRate = hardwareSampleRate
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PlatformAudioOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlatformAudioOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlatformAudioOptions {
+        return
+            try PlatformAudioOptions(
+                management: FfiConverterTypeAudioSessionManagement.read(from: &buf), 
+                builtinRoute: FfiConverterTypeAudioRouteKind.read(from: &buf), 
+                voiceProcessing: FfiConverterBool.read(from: &buf), 
+                allowBluetoothA2dp: FfiConverterBool.read(from: &buf), 
+                autoResume: FfiConverterBool.read(from: &buf), 
+                hardwareSampleRate: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PlatformAudioOptions, into buf: inout [UInt8]) {
+        FfiConverterTypeAudioSessionManagement.write(value.management, into: &buf)
+        FfiConverterTypeAudioRouteKind.write(value.builtinRoute, into: &buf)
+        FfiConverterBool.write(value.voiceProcessing, into: &buf)
+        FfiConverterBool.write(value.allowBluetoothA2dp, into: &buf)
+        FfiConverterBool.write(value.autoResume, into: &buf)
+        FfiConverterOptionUInt32.write(value.hardwareSampleRate, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudioOptions_lift(_ buf: RustBuffer) throws -> PlatformAudioOptions {
+    return try FfiConverterTypePlatformAudioOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudioOptions_lower(_ value: PlatformAudioOptions) -> RustBuffer {
+    return FfiConverterTypePlatformAudioOptions.lower(value)
 }
 
 
@@ -3112,7 +4648,8 @@ public struct SessionOptions: Equatable, Hashable {
      */
     public let reconnect: ReconnectConfig?
     /**
-     * How long a tool handler may run before the model is told it timed out, ms.
+     * How long a tool handler may run before the model is told it timed out, ms (values
+     * above 30 days count as 30 days, as do the other durations here).
      */
     public let toolTimeoutMs: UInt64?
     /**
@@ -3136,7 +4673,8 @@ public struct SessionOptions: Equatable, Hashable {
          * Retry policy; absent keeps the engine default.
          */reconnect: ReconnectConfig?, 
         /**
-         * How long a tool handler may run before the model is told it timed out, ms.
+         * How long a tool handler may run before the model is told it timed out, ms (values
+         * above 30 days count as 30 days, as do the other durations here).
          */toolTimeoutMs: UInt64?, 
         /**
          * How often `AudioLevels` events are sent, ms; 0 turns them off; absent = 100 ms.
@@ -3440,10 +4978,20 @@ public enum AudioChoice {
      */
     case noDevice
     /**
-     * The platform's microphone and speaker (VoiceProcessingIO on iOS, AAudio/Oboe on
-     * Android, the default desktop device elsewhere).
+     * The platform's microphone and speaker with default options: VoiceProcessingIO on iOS,
+     * the default desktop device on desktop builds with `desktop-audio`. Android needs the
+     * app's audio session, so there this is an `AudioDevice` error: use `Platform`. For route
+     * control, the echo-cancellation switch and levels use `Platform` on iOS too.
      */
     case platformDefault
+    /**
+     * The phone's device with its route control (see [`PlatformAudio`]).
+     */
+    case platform(
+        /**
+         * The device (usable by one session).
+         */audio: PlatformAudio
+    )
     /**
      * The app pushes capture PCM and pulls playback PCM through a [`ManualAudio`].
      */
@@ -3477,7 +5025,10 @@ public struct FfiConverterTypeAudioChoice: FfiConverterRustBuffer {
         
         case 2: return .platformDefault
         
-        case 3: return .manual(device: try FfiConverterTypeManualAudio.read(from: &buf)
+        case 3: return .platform(audio: try FfiConverterTypePlatformAudio.read(from: &buf)
+        )
+        
+        case 4: return .manual(device: try FfiConverterTypeManualAudio.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3496,8 +5047,13 @@ public struct FfiConverterTypeAudioChoice: FfiConverterRustBuffer {
             writeInt(&buf, Int32(2))
         
         
-        case let .manual(device):
+        case let .platform(audio):
             writeInt(&buf, Int32(3))
+            FfiConverterTypePlatformAudio.write(audio, into: &buf)
+            
+        
+        case let .manual(device):
+            writeInt(&buf, Int32(4))
             FfiConverterTypeManualAudio.write(device, into: &buf)
             
         }
@@ -3517,6 +5073,626 @@ public func FfiConverterTypeAudioChoice_lift(_ buf: RustBuffer) throws -> AudioC
 #endif
 public func FfiConverterTypeAudioChoice_lower(_ value: AudioChoice) -> RustBuffer {
     return FfiConverterTypeAudioChoice.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * Android audio-focus changes (`AudioManager.OnAudioFocusChangeListener`).
+ */
+
+public enum AudioFocusChange: Equatable, Hashable {
+    
+    /**
+     * `AUDIOFOCUS_GAIN`: focus is back; the interruption ends.
+     */
+    case gained
+    /**
+     * `AUDIOFOCUS_LOSS_TRANSIENT`: a call or another app took focus for a while.
+     */
+    case lostTransient
+    /**
+     * `AUDIOFOCUS_LOSS_TRANSIENT_CAN_DUCK`: a short sound plays over us (the conversation
+     * goes on).
+     */
+    case lostCanDuck
+    /**
+     * `AUDIOFOCUS_LOSS`: another app took focus for good.
+     */
+    case lostPermanent
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioFocusChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioFocusChange: FfiConverterRustBuffer {
+    typealias SwiftType = AudioFocusChange
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioFocusChange {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .gained
+        
+        case 2: return .lostTransient
+        
+        case 3: return .lostCanDuck
+        
+        case 4: return .lostPermanent
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioFocusChange, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .gained:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .lostTransient:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .lostCanDuck:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .lostPermanent:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFocusChange_lift(_ buf: RustBuffer) throws -> AudioFocusChange {
+    return try FfiConverterTypeAudioFocusChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioFocusChange_lower(_ value: AudioFocusChange) -> RustBuffer {
+    return FfiConverterTypeAudioFocusChange.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * Who interrupted the audio.
+ */
+
+public enum AudioInterruptionSource: Equatable, Hashable {
+    
+    /**
+     * A phone or VoIP call.
+     */
+    case call
+    /**
+     * Siri, Google Assistant or another system voice feature.
+     */
+    case assistant
+    /**
+     * Another app took audio focus for a while.
+     */
+    case transientFocusLoss
+    /**
+     * Another app took audio focus for good: audio stays off until `resume()`.
+     */
+    case permanentFocusLoss
+    /**
+     * The OS did not say.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioInterruptionSource: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioInterruptionSource: FfiConverterRustBuffer {
+    typealias SwiftType = AudioInterruptionSource
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioInterruptionSource {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .call
+        
+        case 2: return .assistant
+        
+        case 3: return .transientFocusLoss
+        
+        case 4: return .permanentFocusLoss
+        
+        case 5: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioInterruptionSource, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .call:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .assistant:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .transientFocusLoss:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .permanentFocusLoss:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioInterruptionSource_lift(_ buf: RustBuffer) throws -> AudioInterruptionSource {
+    return try FfiConverterTypeAudioInterruptionSource.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioInterruptionSource_lower(_ value: AudioInterruptionSource) -> RustBuffer {
+    return FfiConverterTypeAudioInterruptionSource.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * Why the OS says the route changed.
+ */
+
+public enum AudioRouteChangeReason: Equatable, Hashable {
+    
+    /**
+     * A headset or other device became available.
+     */
+    case deviceConnected
+    /**
+     * The device in use went away.
+     */
+    case deviceDisconnected
+    /**
+     * Something (this app or another) overrode the output.
+     */
+    case override
+    /**
+     * The session's category or mode changed.
+     */
+    case categoryChange
+    /**
+     * VoiceWire applied a selection.
+     */
+    case applied
+    /**
+     * The first report after the session was set up.
+     */
+    case initial
+    /**
+     * Anything else.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioRouteChangeReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioRouteChangeReason: FfiConverterRustBuffer {
+    typealias SwiftType = AudioRouteChangeReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioRouteChangeReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .deviceConnected
+        
+        case 2: return .deviceDisconnected
+        
+        case 3: return .override
+        
+        case 4: return .categoryChange
+        
+        case 5: return .applied
+        
+        case 6: return .initial
+        
+        case 7: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioRouteChangeReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .deviceConnected:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .deviceDisconnected:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .override:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .categoryChange:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .applied:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .initial:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteChangeReason_lift(_ buf: RustBuffer) throws -> AudioRouteChangeReason {
+    return try FfiConverterTypeAudioRouteChangeReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteChangeReason_lower(_ value: AudioRouteChangeReason) -> RustBuffer {
+    return FfiConverterTypeAudioRouteChangeReason.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * The kinds of audio route.
+ */
+
+public enum AudioRouteKind: Equatable, Hashable {
+    
+    /**
+     * The phone's receiver, held to the ear.
+     */
+    case earpiece
+    /**
+     * The built-in loudspeaker.
+     */
+    case speaker
+    /**
+     * A wired headset or headphones (3.5 mm, USB-C, Lightning).
+     */
+    case wired
+    /**
+     * A Bluetooth headset in a two-way voice profile (HFP, SCO, LE audio).
+     */
+    case bluetooth
+    /**
+     * Anything else (car audio, AirPlay, HDMI, hearing aids); listed, never chosen
+     * automatically.
+     */
+    case other
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioRouteKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioRouteKind: FfiConverterRustBuffer {
+    typealias SwiftType = AudioRouteKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioRouteKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .earpiece
+        
+        case 2: return .speaker
+        
+        case 3: return .wired
+        
+        case 4: return .bluetooth
+        
+        case 5: return .other
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioRouteKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .earpiece:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .speaker:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .wired:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .bluetooth:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .other:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteKind_lift(_ buf: RustBuffer) throws -> AudioRouteKind {
+    return try FfiConverterTypeAudioRouteKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteKind_lower(_ value: AudioRouteKind) -> RustBuffer {
+    return FfiConverterTypeAudioRouteKind.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * What the app wants the audio to go through.
+ */
+
+public enum AudioRouteSelection: Equatable, Hashable {
+    
+    /**
+     * The automatic policy: Bluetooth, else wired, else the built-in default (speaker unless
+     * the options say earpiece). A newly connected headset always wins.
+     */
+    case automatic
+    /**
+     * The phone's receiver.
+     */
+    case earpiece
+    /**
+     * The loudspeaker.
+     */
+    case speaker
+    /**
+     * A wired headset.
+     */
+    case wired
+    /**
+     * A Bluetooth headset.
+     */
+    case bluetooth
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioRouteSelection: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioRouteSelection: FfiConverterRustBuffer {
+    typealias SwiftType = AudioRouteSelection
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioRouteSelection {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .automatic
+        
+        case 2: return .earpiece
+        
+        case 3: return .speaker
+        
+        case 4: return .wired
+        
+        case 5: return .bluetooth
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioRouteSelection, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .automatic:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .earpiece:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .speaker:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .wired:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .bluetooth:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteSelection_lift(_ buf: RustBuffer) throws -> AudioRouteSelection {
+    return try FfiConverterTypeAudioRouteSelection.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioRouteSelection_lower(_ value: AudioRouteSelection) -> RustBuffer {
+    return FfiConverterTypeAudioRouteSelection.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * Who owns the platform audio session.
+ */
+
+public enum AudioSessionManagement: Equatable, Hashable {
+    
+    /**
+     * VoiceWire configures and activates the session on start and deactivates it on stop.
+     */
+    case sdk
+    /**
+     * The app does (CallKit activates the session itself): VoiceWire never configures or
+     * activates it, but still observes routes and interruptions and can choose routes.
+     */
+    case app
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AudioSessionManagement: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAudioSessionManagement: FfiConverterRustBuffer {
+    typealias SwiftType = AudioSessionManagement
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AudioSessionManagement {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .sdk
+        
+        case 2: return .app
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AudioSessionManagement, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .sdk:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .app:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioSessionManagement_lift(_ buf: RustBuffer) throws -> AudioSessionManagement {
+    return try FfiConverterTypeAudioSessionManagement.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAudioSessionManagement_lower(_ value: AudioSessionManagement) -> RustBuffer {
+    return FfiConverterTypeAudioSessionManagement.lower(value)
 }
 
 
@@ -3857,6 +6033,238 @@ public func FfiConverterTypeOutputModality_lower(_ value: OutputModality) -> Rus
 // Note that we don't yet support `indirect` for enums.
 // See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
 /**
+ * What the app hears about platform audio.
+ */
+
+public enum PlatformAudioEvent: Equatable, Hashable {
+    
+    /**
+     * The route audio plays through changed.
+     */
+    case routeChanged(
+        /**
+         * The previous route.
+         */from: AudioRoute?, 
+        /**
+         * The route now in use.
+         */to: AudioRoute?, 
+        /**
+         * The OS's reason.
+         */reason: AudioRouteChangeReason
+    )
+    /**
+     * The routes the user can choose from changed.
+     */
+    case availableRoutesChanged(
+        /**
+         * The routes now available.
+         */routes: [AudioRoute]
+    )
+    /**
+     * The route the user chose went away; back on automatic.
+     */
+    case chosenRouteLost(
+        /**
+         * The kind that was chosen.
+         */kind: AudioRouteKind
+    )
+    /**
+     * Applying a route failed; back on automatic.
+     */
+    case routeApplyFailed(
+        /**
+         * The kind that failed.
+         */kind: AudioRouteKind, 
+        /**
+         * The platform's message.
+         */detail: String
+    )
+    /**
+     * Audio stopped because of an interruption (a call, Siri, focus loss).
+     */
+    case interrupted(
+        /**
+         * Who interrupted.
+         */source: AudioInterruptionSource
+    )
+    /**
+     * The interruption ended and audio runs again.
+     */
+    case resumed
+    /**
+     * The interruption ended but audio stays off until the app calls `resume()`.
+     */
+    case resumeNeedsUser
+    /**
+     * Resuming failed this many times and was given up; the app may call `resume()`.
+     */
+    case resumeGaveUp(
+        /**
+         * Attempts made.
+         */attempts: UInt32
+    )
+    /**
+     * Voice processing was switched.
+     */
+    case voiceProcessingChanged(
+        /**
+         * The new setting.
+         */enabled: Bool
+    )
+    /**
+     * The OS stream died (device disconnected) and was opened again.
+     */
+    case streamReopened(
+        /**
+         * Attempts it took.
+         */attempts: UInt32
+    )
+    /**
+     * Something failed that the app may want to show; audio may be off.
+     */
+    case error(
+        /**
+         * What failed.
+         */detail: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PlatformAudioEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePlatformAudioEvent: FfiConverterRustBuffer {
+    typealias SwiftType = PlatformAudioEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PlatformAudioEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .routeChanged(from: try FfiConverterOptionTypeAudioRoute.read(from: &buf), to: try FfiConverterOptionTypeAudioRoute.read(from: &buf), reason: try FfiConverterTypeAudioRouteChangeReason.read(from: &buf)
+        )
+        
+        case 2: return .availableRoutesChanged(routes: try FfiConverterSequenceTypeAudioRoute.read(from: &buf)
+        )
+        
+        case 3: return .chosenRouteLost(kind: try FfiConverterTypeAudioRouteKind.read(from: &buf)
+        )
+        
+        case 4: return .routeApplyFailed(kind: try FfiConverterTypeAudioRouteKind.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 5: return .interrupted(source: try FfiConverterTypeAudioInterruptionSource.read(from: &buf)
+        )
+        
+        case 6: return .resumed
+        
+        case 7: return .resumeNeedsUser
+        
+        case 8: return .resumeGaveUp(attempts: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 9: return .voiceProcessingChanged(enabled: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 10: return .streamReopened(attempts: try FfiConverterUInt32.read(from: &buf)
+        )
+        
+        case 11: return .error(detail: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PlatformAudioEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .routeChanged(from,to,reason):
+            writeInt(&buf, Int32(1))
+            FfiConverterOptionTypeAudioRoute.write(from, into: &buf)
+            FfiConverterOptionTypeAudioRoute.write(to, into: &buf)
+            FfiConverterTypeAudioRouteChangeReason.write(reason, into: &buf)
+            
+        
+        case let .availableRoutesChanged(routes):
+            writeInt(&buf, Int32(2))
+            FfiConverterSequenceTypeAudioRoute.write(routes, into: &buf)
+            
+        
+        case let .chosenRouteLost(kind):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeAudioRouteKind.write(kind, into: &buf)
+            
+        
+        case let .routeApplyFailed(kind,detail):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeAudioRouteKind.write(kind, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .interrupted(source):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypeAudioInterruptionSource.write(source, into: &buf)
+            
+        
+        case .resumed:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .resumeNeedsUser:
+            writeInt(&buf, Int32(7))
+        
+        
+        case let .resumeGaveUp(attempts):
+            writeInt(&buf, Int32(8))
+            FfiConverterUInt32.write(attempts, into: &buf)
+            
+        
+        case let .voiceProcessingChanged(enabled):
+            writeInt(&buf, Int32(9))
+            FfiConverterBool.write(enabled, into: &buf)
+            
+        
+        case let .streamReopened(attempts):
+            writeInt(&buf, Int32(10))
+            FfiConverterUInt32.write(attempts, into: &buf)
+            
+        
+        case let .error(detail):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(detail, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudioEvent_lift(_ buf: RustBuffer) throws -> PlatformAudioEvent {
+    return try FfiConverterTypePlatformAudioEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePlatformAudioEvent_lower(_ value: PlatformAudioEvent) -> RustBuffer {
+    return FfiConverterTypePlatformAudioEvent.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
  * Everything the app hears about a session; the same for WebSocket and WebRTC.
  */
 
@@ -4015,7 +6423,11 @@ public enum SessionEvent: Equatable, Hashable {
      */
     case error(
         /**
-         * Machine-readable code.
+         * Machine-readable code to switch on: a stable snake_case `ErrorKind` code for
+         * connection failures (`auth`, `network`, `rate_limited`, `protocol`,
+         * `session_expired`, `audio_device`, `closed`, `other`), `malformed_event` /
+         * `invalid_audio` / `events_dropped` for local conditions, or the server's own
+         * `error.code`. Never a Rust type name.
          */code: String?, 
         /**
          * Human-readable message.
@@ -4855,6 +7267,78 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeAudioSessionBackend: FfiConverterRustBuffer {
+    typealias SwiftType = AudioSessionBackend?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAudioSessionBackend.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAudioSessionBackend.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAudioLevels: FfiConverterRustBuffer {
+    typealias SwiftType = AudioLevels?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAudioLevels.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAudioLevels.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeAudioRoute: FfiConverterRustBuffer {
+    typealias SwiftType = AudioRoute?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeAudioRoute.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeAudioRoute.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeReconnectConfig: FfiConverterRustBuffer {
     typealias SwiftType = ReconnectConfig?
 
@@ -4969,6 +7453,31 @@ fileprivate struct FfiConverterOptionSequenceTypeOutputModality: FfiConverterRus
         case 1: return try FfiConverterSequenceTypeOutputModality.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeAudioRoute: FfiConverterRustBuffer {
+    typealias SwiftType = [AudioRoute]
+
+    public static func write(_ value: [AudioRoute], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeAudioRoute.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [AudioRoute] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [AudioRoute]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeAudioRoute.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -5181,6 +7690,16 @@ public func setLogSink(sink: LogSink, maxLevel: LogLevel)  {try! rustCall() {
     )
 }
 }
+/**
+ * The default [`PlatformAudioOptions`] (SDK-managed session, voice processing on, speaker
+ * default, automatic resume), for languages without record defaults.
+ */
+public func defaultPlatformAudioOptions() -> PlatformAudioOptions  {
+    return try!  FfiConverterTypePlatformAudioOptions_lift(try! rustCall() {
+    uniffi_voicewire_ffi_fn_func_default_platform_audio_options($0
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5203,6 +7722,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_func_set_log_sink() != 27852) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_voicewire_ffi_checksum_func_default_platform_audio_options() != 5564) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_voicewire_ffi_checksum_method_manualaudio_is_running() != 3285) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5215,10 +7737,88 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_logsink_log() != 25113) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure() != 23930) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active() != 62082) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes() != 24705) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route() != 51204) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event() != 28891) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session() != 45464) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes() != 23100) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route() != 18439) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session() != 1013) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted() != 15998) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels() != 42122) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes() != 13215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change() != 56147) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began() != 50039) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended() != 24925) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset() != 37248) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change() != 17336) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes() != 23633) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume() != 8297) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route() != 45358) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route() != 36958) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing() != 30570) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe() != 32218) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing() != 4320) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_platformaudio_route_control() != 19574) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at() != 17609) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event() != 9631) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token() != 61728) {
+    if (uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token() != 30940) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_toolhandler_call_tool() != 47759) {
@@ -5242,7 +7842,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_text() != 24237) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output() != 13209) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output() != 64796) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted() != 23486) {
@@ -5263,10 +7863,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking() != 59582) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 44027) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 18757) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 60624) {
+    if (uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 53695) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_voicewire_ffi_checksum_method_taskhandle_cancel() != 44368) {
@@ -5278,11 +7878,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_voicewire_ffi_checksum_constructor_manualaudio_new() != 42506) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 345) {
+    if (uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new() != 62669) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_constructor_platformaudio_new() != 21585) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_constructor_clienttoken_new() != 29670) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 37287) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitAudioSessionBackend()
     uniffiCallbackInitLogSink()
+    uniffiCallbackInitPlatformAudioListener()
     uniffiCallbackInitSessionEventListener()
     uniffiCallbackInitTokenProvider()
     uniffiCallbackInitToolHandler()

@@ -623,11 +623,26 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceLogSinkMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceAudioSessionBackendMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`voiceProcessing`: Byte,`allowBluetoothA2dp`: Byte,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceAudioSessionBackendMethod1 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`active`: Byte,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceAudioSessionBackendMethod2 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfaceAudioSessionBackendMethod3 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`kind`: RustBuffer.ByValue,`id`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+internal interface UniffiCallbackInterfacePlatformAudioListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceSessionEventListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceTokenProviderMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
+    fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteU64,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
 }
 internal interface UniffiCallbackInterfaceToolHandlerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`call`: RustBuffer.ByValue,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
@@ -648,6 +663,53 @@ internal open class UniffiVTableCallbackInterfaceLogSink(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `log` = other.`log`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "configure", "setActive", "routes", "applyRoute")
+internal open class UniffiVTableCallbackInterfaceAudioSessionBackend(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `configure`: UniffiCallbackInterfaceAudioSessionBackendMethod0? = null,
+    @JvmField internal var `setActive`: UniffiCallbackInterfaceAudioSessionBackendMethod1? = null,
+    @JvmField internal var `routes`: UniffiCallbackInterfaceAudioSessionBackendMethod2? = null,
+    @JvmField internal var `applyRoute`: UniffiCallbackInterfaceAudioSessionBackendMethod3? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `configure`: UniffiCallbackInterfaceAudioSessionBackendMethod0? = null,
+        `setActive`: UniffiCallbackInterfaceAudioSessionBackendMethod1? = null,
+        `routes`: UniffiCallbackInterfaceAudioSessionBackendMethod2? = null,
+        `applyRoute`: UniffiCallbackInterfaceAudioSessionBackendMethod3? = null,
+    ): UniffiVTableCallbackInterfaceAudioSessionBackend(`uniffiFree`,`uniffiClone`,`configure`,`setActive`,`routes`,`applyRoute`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceAudioSessionBackend) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `configure` = other.`configure`
+        `setActive` = other.`setActive`
+        `routes` = other.`routes`
+        `applyRoute` = other.`applyRoute`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onEvent")
+internal open class UniffiVTableCallbackInterfacePlatformAudioListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onEvent`: UniffiCallbackInterfacePlatformAudioListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onEvent`: UniffiCallbackInterfacePlatformAudioListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfacePlatformAudioListener(`uniffiFree`,`uniffiClone`,`onEvent`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfacePlatformAudioListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onEvent` = other.`onEvent`
     }
 
 }
@@ -735,6 +797,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_voicewire_ffi_checksum_func_set_log_sink(
     ): Int
+    external fun uniffi_voicewire_ffi_checksum_func_default_platform_audio_options(
+    ): Int
     external fun uniffi_voicewire_ffi_checksum_method_manualaudio_is_running(
     ): Int
     external fun uniffi_voicewire_ffi_checksum_method_manualaudio_pull_playback(
@@ -742,6 +806,58 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_voicewire_ffi_checksum_method_manualaudio_push_capture(
     ): Int
     external fun uniffi_voicewire_ffi_checksum_method_logsink_log(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_platformaudio_route_control(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at(
     ): Int
     external fun uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event(
     ): Int
@@ -785,6 +901,12 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_voicewire_ffi_checksum_constructor_manualaudio_new(
     ): Int
+    external fun uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_constructor_platformaudio_new(
+    ): Int
+    external fun uniffi_voicewire_ffi_checksum_constructor_clienttoken_new(
+    ): Int
     external fun uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new(
     ): Int
     external fun ffi_voicewire_ffi_uniffi_contract_version(
@@ -803,7 +925,9 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "voicewire_ffi"))
+        uniffiCallbackInterfaceAudioSessionBackend.register(this)
         uniffiCallbackInterfaceLogSink.register(this)
+        uniffiCallbackInterfacePlatformAudioListener.register(this)
         uniffiCallbackInterfaceSessionEventListener.register(this)
         uniffiCallbackInterfaceTokenProvider.register(this)
         uniffiCallbackInterfaceToolHandler.register(this)
@@ -829,6 +953,92 @@ external fun uniffi_voicewire_ffi_fn_init_callback_vtable_logsink(`vtable`: Unif
 ): Unit
 external fun uniffi_voicewire_ffi_fn_method_logsink_log(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
+external fun uniffi_voicewire_ffi_fn_clone_audiosessionbackend(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_free_audiosessionbackend(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(`vtable`: UniffiVTableCallbackInterfaceAudioSessionBackend,
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(`ptr`: Long,`voiceProcessing`: Byte,`allowBluetoothA2dp`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(`ptr`: Long,`active`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(`ptr`: Long,`kind`: RustBuffer.ByValue,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_clone_platformaudiolistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_free_platformaudiolistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(`vtable`: UniffiVTableCallbackInterfacePlatformAudioListener,
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_clone_audioroutecontrol(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_free_audioroutecontrol(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(`options`: RustBuffer.ByValue,`backend`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Byte
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(`ptr`: Long,`change`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(`ptr`: Long,`source`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(`ptr`: Long,`shouldResume`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(`ptr`: Long,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(`ptr`: Long,`snapshot`: RustBuffer.ByValue,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(`ptr`: Long,`selection`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(`ptr`: Long,`enabled`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Byte
+external fun uniffi_voicewire_ffi_fn_clone_platformaudio(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_free_platformaudio(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_constructor_platformaudio_new(`options`: RustBuffer.ByValue,`backend`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_method_platformaudio_route_control(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_clone_clienttoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_free_clienttoken(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_voicewire_ffi_fn_constructor_clienttoken_new(`value`: RustBuffer.ByValue,`expiresAt`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_debug(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_voicewire_ffi_fn_clone_sessioneventlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_voicewire_ffi_fn_free_sessioneventlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -901,6 +1111,8 @@ external fun uniffi_voicewire_ffi_fn_func_clear_log_sink(uniffi_out_err: UniffiR
 ): Unit
 external fun uniffi_voicewire_ffi_fn_func_set_log_sink(`sink`: Long,`maxLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Unit
+external fun uniffi_voicewire_ffi_fn_func_default_platform_audio_options(uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun ffi_voicewire_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun ffi_voicewire_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1026,6 +1238,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_func_set_log_sink() != 27852) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_voicewire_ffi_checksum_func_default_platform_audio_options() != 5564) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_voicewire_ffi_checksum_method_manualaudio_is_running() != 3285) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1038,10 +1253,88 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_logsink_log() != 25113) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audiosessionbackend_configure() != 23930) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audiosessionbackend_set_active() != 62082) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audiosessionbackend_routes() != 24705) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audiosessionbackend_apply_route() != 51204) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_platformaudiolistener_on_event() != 28891) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_activate_session() != 45464) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_available_routes() != 23100) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_current_route() != 18439) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_deactivate_session() != 1013) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_is_interrupted() != 15998) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_levels() != 42122) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_refresh_routes() != 13215) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_focus_change() != 56147) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_began() != 50039) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_interruption_ended() != 24925) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_media_services_reset() != 37248) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_route_change() != 17336) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_report_routes() != 23633) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_resume() != 8297) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_select_route() != 45358) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_selected_route() != 36958) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_set_voice_processing() != 30570) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_subscribe() != 32218) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_audioroutecontrol_voice_processing() != 4320) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_platformaudio_route_control() != 19574) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_method_clienttoken_expires_at() != 17609) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_voicewire_ffi_checksum_method_sessioneventlistener_on_event() != 9631) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token() != 61728) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_tokenprovider_fetch_token() != 30940) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_toolhandler_call_tool() != 47759) {
@@ -1065,7 +1358,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_text() != 24237) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output() != 13209) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_send_tool_output() != 64796) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_set_muted() != 23486) {
@@ -1086,10 +1379,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_stop_talking() != 59582) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 44027) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_subscribe() != 18757) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 60624) {
+    if (lib.uniffi_voicewire_ffi_checksum_method_realtimevoicesession_update_config() != 53695) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_voicewire_ffi_checksum_method_taskhandle_cancel() != 44368) {
@@ -1101,7 +1394,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_voicewire_ffi_checksum_constructor_manualaudio_new() != 42506) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 345) {
+    if (lib.uniffi_voicewire_ffi_checksum_constructor_audioroutecontrol_new() != 62669) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_constructor_platformaudio_new() != 21585) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_constructor_clienttoken_new() != 29670) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_voicewire_ffi_checksum_constructor_realtimevoicesession_new() != 37287) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1736,6 +2038,1431 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
+ * Route control for platform audio: list and choose routes, switch voice processing (echo
+ * cancellation), read levels, hear route and interruption events, and report what the OS
+ * says (for session backends implemented by the app).
+ */
+public interface AudioRouteControlInterface {
+    
+    /**
+     * Configures and activates the session (unless the app manages it), reads the routes
+     * and applies the route policy. App-driven controls only; calling it twice is harmless.
+     */
+    fun `activateSession`()
+    
+    /**
+     * The routes as last reported by the OS.
+     */
+    fun `availableRoutes`(): List<AudioRoute>
+    
+    /**
+     * The route in use, as last reported.
+     */
+    fun `currentRoute`(): AudioRoute?
+    
+    /**
+     * Deactivates the session (unless the app manages it). App-driven controls only.
+     */
+    fun `deactivateSession`()
+    
+    /**
+     * True while an interruption keeps audio off.
+     */
+    fun `isInterrupted`(): kotlin.Boolean
+    
+    /**
+     * The latest microphone and speaker levels (0–1) of the running platform device, or
+     * none while it is stopped or when the app runs its own I/O (the session's
+     * `AudioLevels` events carry the pipeline's levels in every case).
+     */
+    fun `levels`(): AudioLevels?
+    
+    /**
+     * Reads the routes from the OS now (for a route picker) and returns them.
+     */
+    fun `refreshRoutes`(): List<AudioRoute>
+    
+    /**
+     * Android's audio focus changed (`OnAudioFocusChangeListener`).
+     */
+    fun `reportFocusChange`(`change`: AudioFocusChange)
+    
+    /**
+     * An interruption began (a call, Siri): audio is suspended.
+     */
+    fun `reportInterruptionBegan`(`source`: AudioInterruptionSource)
+    
+    /**
+     * The interruption ended; `should_resume` is the OS's hint.
+     */
+    fun `reportInterruptionEnded`(`shouldResume`: kotlin.Boolean)
+    
+    /**
+     * The OS's media services restarted: audio objects are rebuilt, then resumed.
+     */
+    fun `reportMediaServicesReset`()
+    
+    /**
+     * The OS says the routes changed: VoiceWire reads them from the backend and applies the
+     * route policy. (Android: `AudioDeviceCallback`, the communication-device listener.)
+     */
+    fun `reportRouteChange`(`reason`: AudioRouteChangeReason)
+    
+    /**
+     * The OS says the routes changed and says to what (push-style platforms).
+     */
+    fun `reportRoutes`(`snapshot`: AudioRouteSnapshot, `reason`: AudioRouteChangeReason)
+    
+    /**
+     * The app's "resume audio" (after `ResumeNeedsUser` or `ResumeGaveUp`).
+     */
+    fun `resume`()
+    
+    /**
+     * Chooses a route, or `Automatic`. Fails with `AudioDevice` when no route of that kind
+     * is connected or the platform refuses it. The choice holds until the route goes away
+     * or a headset is connected (then the policy is automatic again).
+     */
+    fun `selectRoute`(`selection`: AudioRouteSelection)
+    
+    /**
+     * What is selected: `Automatic` or a route kind.
+     */
+    fun `selectedRoute`(): AudioRouteSelection
+    
+    /**
+     * Switches platform voice processing (echo cancellation, gain control, noise
+     * suppression) on or off, live. Off is for headphones or studio capture only: with a
+     * loudspeaker the assistant will hear itself.
+     */
+    fun `setVoiceProcessing`(`enabled`: kotlin.Boolean)
+    
+    /**
+     * Delivers the routes as they are now (`AvailableRoutesChanged`, then `RouteChanged`
+     * with reason `Initial`), then every event, until the returned handle is cancelled or
+     * dropped.
+     */
+    fun `subscribe`(`listener`: PlatformAudioListener): TaskHandle
+    
+    /**
+     * Whether platform voice processing is on.
+     */
+    fun `voiceProcessing`(): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * Route control for platform audio: list and choose routes, switch voice processing (echo
+ * cancellation), read levels, hear route and interruption events, and report what the OS
+ * says (for session backends implemented by the app).
+ */
+open class AudioRouteControl: Disposable, AutoCloseable, AudioRouteControlInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A control for an audio session the app implements, for apps that run their own audio
+     * I/O. Call [`Self::activate_session`] when your I/O starts and
+     * [`Self::deactivate_session`] when it stops; stop your I/O on `Interrupted` and restart
+     * it on `Resumed`. (With `PlatformAudio` the device does all of that itself: use
+     * [`PlatformAudio::route_control`] instead.)
+     */
+    constructor(`options`: PlatformAudioOptions, `backend`: AudioSessionBackend) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_constructor_audioroutecontrol_new(
+    
+        FfiConverterTypePlatformAudioOptions.lower(`options`),FfiConverterTypeAudioSessionBackend.lower(`backend`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_voicewire_ffi_fn_free_audioroutecontrol(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_voicewire_ffi_fn_clone_audioroutecontrol(handle, status)
+        }
+    }
+
+    
+    /**
+     * Configures and activates the session (unless the app manages it), reads the routes
+     * and applies the route policy. App-driven controls only; calling it twice is harmless.
+     */
+    @Throws(VoiceException::class)override fun `activateSession`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_activate_session(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The routes as last reported by the OS.
+     */override fun `availableRoutes`(): List<AudioRoute> {
+            return FfiConverterSequenceTypeAudioRoute.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_available_routes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The route in use, as last reported.
+     */override fun `currentRoute`(): AudioRoute? {
+            return FfiConverterOptionalTypeAudioRoute.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_current_route(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Deactivates the session (unless the app manages it). App-driven controls only.
+     */
+    @Throws(VoiceException::class)override fun `deactivateSession`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_deactivate_session(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * True while an interruption keeps audio off.
+     */override fun `isInterrupted`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_is_interrupted(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The latest microphone and speaker levels (0–1) of the running platform device, or
+     * none while it is stopped or when the app runs its own I/O (the session's
+     * `AudioLevels` events carry the pipeline's levels in every case).
+     */override fun `levels`(): AudioLevels? {
+            return FfiConverterOptionalTypeAudioLevels.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_levels(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Reads the routes from the OS now (for a route picker) and returns them.
+     */
+    @Throws(VoiceException::class)override fun `refreshRoutes`(): List<AudioRoute> {
+            return FfiConverterSequenceTypeAudioRoute.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_refresh_routes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Android's audio focus changed (`OnAudioFocusChangeListener`).
+     */override fun `reportFocusChange`(`change`: AudioFocusChange)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_focus_change(
+        it,
+        FfiConverterTypeAudioFocusChange.lower(`change`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * An interruption began (a call, Siri): audio is suspended.
+     */override fun `reportInterruptionBegan`(`source`: AudioInterruptionSource)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_began(
+        it,
+        FfiConverterTypeAudioInterruptionSource.lower(`source`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The interruption ended; `should_resume` is the OS's hint.
+     */override fun `reportInterruptionEnded`(`shouldResume`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_interruption_ended(
+        it,
+        FfiConverterBoolean.lower(`shouldResume`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The OS's media services restarted: audio objects are rebuilt, then resumed.
+     */override fun `reportMediaServicesReset`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_media_services_reset(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The OS says the routes changed: VoiceWire reads them from the backend and applies the
+     * route policy. (Android: `AudioDeviceCallback`, the communication-device listener.)
+     */override fun `reportRouteChange`(`reason`: AudioRouteChangeReason)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_route_change(
+        it,
+        FfiConverterTypeAudioRouteChangeReason.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The OS says the routes changed and says to what (push-style platforms).
+     */override fun `reportRoutes`(`snapshot`: AudioRouteSnapshot, `reason`: AudioRouteChangeReason)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_report_routes(
+        it,
+        FfiConverterTypeAudioRouteSnapshot.lower(`snapshot`),FfiConverterTypeAudioRouteChangeReason.lower(`reason`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The app's "resume audio" (after `ResumeNeedsUser` or `ResumeGaveUp`).
+     */override fun `resume`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_resume(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Chooses a route, or `Automatic`. Fails with `AudioDevice` when no route of that kind
+     * is connected or the platform refuses it. The choice holds until the route goes away
+     * or a headset is connected (then the policy is automatic again).
+     */
+    @Throws(VoiceException::class)override fun `selectRoute`(`selection`: AudioRouteSelection)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_select_route(
+        it,
+        FfiConverterTypeAudioRouteSelection.lower(`selection`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * What is selected: `Automatic` or a route kind.
+     */override fun `selectedRoute`(): AudioRouteSelection {
+            return FfiConverterTypeAudioRouteSelection.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_selected_route(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Switches platform voice processing (echo cancellation, gain control, noise
+     * suppression) on or off, live. Off is for headphones or studio capture only: with a
+     * loudspeaker the assistant will hear itself.
+     */
+    @Throws(VoiceException::class)override fun `setVoiceProcessing`(`enabled`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_set_voice_processing(
+        it,
+        FfiConverterBoolean.lower(`enabled`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Delivers the routes as they are now (`AvailableRoutesChanged`, then `RouteChanged`
+     * with reason `Initial`), then every event, until the returned handle is cancelled or
+     * dropped.
+     */override fun `subscribe`(`listener`: PlatformAudioListener): TaskHandle {
+            return FfiConverterTypeTaskHandle.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_subscribe(
+        it,
+        FfiConverterTypePlatformAudioListener.lower(`listener`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether platform voice processing is on.
+     */override fun `voiceProcessing`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audioroutecontrol_voice_processing(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioRouteControl: FfiConverter<AudioRouteControl, Long> {
+    override fun lower(value: AudioRouteControl): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AudioRouteControl {
+        return AudioRouteControl(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AudioRouteControl {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioRouteControl) = 8UL
+
+    override fun write(value: AudioRouteControl, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The platform's audio session, implemented by the app side: Android's `AudioManager`
+ * (the Kotlin package's `AndroidAudioSession`), or any session an app drives itself.
+ *
+ * Called on VoiceWire control threads, never the audio thread. Throw
+ * `VoiceError.AudioDevice` with the platform's message when an operation fails. Report OS
+ * changes (devices, focus) through [`crate::AudioRouteControl`]'s `report_*` methods.
+ */
+public interface AudioSessionBackend {
+    
+    /**
+     * Applies the voice-communication configuration (Android: `MODE_IN_COMMUNICATION`).
+     * Only called when VoiceWire manages the session.
+     */
+    fun `configure`(`voiceProcessing`: kotlin.Boolean, `allowBluetoothA2dp`: kotlin.Boolean)
+    
+    /**
+     * Activates (requests audio focus) or deactivates (abandons it) the session. Only
+     * called when VoiceWire manages the session.
+     */
+    fun `setActive`(`active`: kotlin.Boolean)
+    
+    /**
+     * The current and available routes.
+     */
+    fun `routes`(): AudioRouteSnapshot
+    
+    /**
+     * Routes voice to a route of `kind`, preferably the one with `id`.
+     */
+    fun `applyRoute`(`kind`: AudioRouteKind, `id`: kotlin.String?)
+    
+    companion object
+}
+
+/**
+ * The platform's audio session, implemented by the app side: Android's `AudioManager`
+ * (the Kotlin package's `AndroidAudioSession`), or any session an app drives itself.
+ *
+ * Called on VoiceWire control threads, never the audio thread. Throw
+ * `VoiceError.AudioDevice` with the platform's message when an operation fails. Report OS
+ * changes (devices, focus) through [`crate::AudioRouteControl`]'s `report_*` methods.
+ */
+open class AudioSessionBackendImpl: Disposable, AutoCloseable, AudioSessionBackend
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_voicewire_ffi_fn_free_audiosessionbackend(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_voicewire_ffi_fn_clone_audiosessionbackend(handle, status)
+        }
+    }
+
+    
+    /**
+     * Applies the voice-communication configuration (Android: `MODE_IN_COMMUNICATION`).
+     * Only called when VoiceWire manages the session.
+     */
+    @Throws(VoiceException::class)override fun `configure`(`voiceProcessing`: kotlin.Boolean, `allowBluetoothA2dp`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audiosessionbackend_configure(
+        it,
+        FfiConverterBoolean.lower(`voiceProcessing`),FfiConverterBoolean.lower(`allowBluetoothA2dp`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Activates (requests audio focus) or deactivates (abandons it) the session. Only
+     * called when VoiceWire manages the session.
+     */
+    @Throws(VoiceException::class)override fun `setActive`(`active`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audiosessionbackend_set_active(
+        it,
+        FfiConverterBoolean.lower(`active`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The current and available routes.
+     */
+    @Throws(VoiceException::class)override fun `routes`(): AudioRouteSnapshot {
+            return FfiConverterTypeAudioRouteSnapshot.lift(
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audiosessionbackend_routes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Routes voice to a route of `kind`, preferably the one with `id`.
+     */
+    @Throws(VoiceException::class)override fun `applyRoute`(`kind`: AudioRouteKind, `id`: kotlin.String?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_audiosessionbackend_apply_route(
+        it,
+        FfiConverterTypeAudioRouteKind.lower(`kind`),FfiConverterOptionalString.lower(`id`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceAudioSessionBackend {
+    internal object `configure`: UniffiCallbackInterfaceAudioSessionBackendMethod0 {
+        override fun callback(`uniffiHandle`: Long,`voiceProcessing`: Byte,`allowBluetoothA2dp`: Byte,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAudioSessionBackend.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`configure`(
+                    FfiConverterBoolean.lift(`voiceProcessing`),
+                    FfiConverterBoolean.lift(`allowBluetoothA2dp`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: VoiceException -> FfiConverterTypeVoiceError.lower(e) }
+            )
+        }
+    }
+    internal object `setActive`: UniffiCallbackInterfaceAudioSessionBackendMethod1 {
+        override fun callback(`uniffiHandle`: Long,`active`: Byte,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAudioSessionBackend.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`setActive`(
+                    FfiConverterBoolean.lift(`active`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: VoiceException -> FfiConverterTypeVoiceError.lower(e) }
+            )
+        }
+    }
+    internal object `routes`: UniffiCallbackInterfaceAudioSessionBackendMethod2 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAudioSessionBackend.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`routes`(
+                )
+            }
+            val writeReturn = { value: AudioRouteSnapshot -> uniffiOutReturn.setValue(FfiConverterTypeAudioRouteSnapshot.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: VoiceException -> FfiConverterTypeVoiceError.lower(e) }
+            )
+        }
+    }
+    internal object `applyRoute`: UniffiCallbackInterfaceAudioSessionBackendMethod3 {
+        override fun callback(`uniffiHandle`: Long,`kind`: RustBuffer.ByValue,`id`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeAudioSessionBackend.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`applyRoute`(
+                    FfiConverterTypeAudioRouteKind.lift(`kind`),
+                    FfiConverterOptionalString.lift(`id`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: VoiceException -> FfiConverterTypeVoiceError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeAudioSessionBackend.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeAudioSessionBackend.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceAudioSessionBackend.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `configure`,
+        `setActive`,
+        `routes`,
+        `applyRoute`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_voicewire_ffi_fn_init_callback_vtable_audiosessionbackend(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioSessionBackend: FfiConverter<AudioSessionBackend, Long> {
+    internal val handleMap = UniffiHandleMap<AudioSessionBackend>()
+
+    override fun lower(value: AudioSessionBackend): Long {
+        if (value is AudioSessionBackendImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): AudioSessionBackend {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return AudioSessionBackendImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): AudioSessionBackend {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AudioSessionBackend) = 8UL
+
+    override fun write(value: AudioSessionBackend, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A credential from the app's backend.
+ *
+ * An object rather than a record on purpose: records become data classes and structs whose
+ * generated `toString` / `__repr__` / `description` print every field, and a key that ends
+ * up in a log or crash report is a leaked key. The value goes in through the constructor
+ * and never comes back out to foreign code; every textual form is redacted.
+ */
+public interface ClientTokenInterface {
+    
+    /**
+     * Unix time (seconds) after which the token cannot start sessions; absent = never.
+     */
+    fun `expiresAt`(): kotlin.ULong?
+    
+    companion object
+}
+
+/**
+ * A credential from the app's backend.
+ *
+ * An object rather than a record on purpose: records become data classes and structs whose
+ * generated `toString` / `__repr__` / `description` print every field, and a key that ends
+ * up in a log or crash report is a leaked key. The value goes in through the constructor
+ * and never comes back out to foreign code; every textual form is redacted.
+ */
+open class ClientToken: Disposable, AutoCloseable, ClientTokenInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A token with key `value` (`ek_…` for ephemeral client secrets) that cannot start
+     * sessions after Unix time `expires_at` (seconds; absent = never expires).
+     */
+    constructor(`value`: kotlin.String, `expiresAt`: kotlin.ULong?) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_constructor_clienttoken_new(
+    
+        FfiConverterString.lower(`value`),FfiConverterOptionalULong.lower(`expiresAt`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_voicewire_ffi_fn_free_clienttoken(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_voicewire_ffi_fn_clone_clienttoken(handle, status)
+        }
+    }
+
+    
+    /**
+     * Unix time (seconds) after which the token cannot start sessions; absent = never.
+     */override fun `expiresAt`(): kotlin.ULong? {
+            return FfiConverterOptionalULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_clienttoken_expires_at(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+    // The local Rust `Display`/`Debug` implementation.
+    override fun toString(): String {
+        return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_clienttoken_uniffi_trait_display(
+        it,
+        _status)
+}
+    }
+    )
+    }
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeClientToken: FfiConverter<ClientToken, Long> {
+    override fun lower(value: ClientToken): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ClientToken {
+        return ClientToken(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ClientToken {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ClientToken) = 8UL
+
+    override fun write(value: ClientToken, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Implemented by the app to receive engine logs.
  */
 public interface LogSink {
@@ -2059,7 +3786,7 @@ public object FfiConverterTypeLogSink: FfiConverter<LogSink, Long> {
  * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
  * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
  * drains a lock-free ring the app's own audio callback fills), never from the real-time
- * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+ * audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
  */
 public interface ManualAudioInterface {
     
@@ -2092,7 +3819,7 @@ public interface ManualAudioInterface {
  * Pushes and pulls never block, but every call crosses the FFI with an owned buffer and so
  * allocates on both sides: call them from a non-real-time thread (a timer, or a thread that
  * drains a lock-free ring the app's own audio callback fills), never from the real-time
- * audio callback itself. One pull returns at most [`MAX_PULL_SECONDS`] second of audio.
+ * audio callback itself. One pull returns at most `MAX_PULL_SECONDS` (1) second of audio.
  */
 open class ManualAudio: Disposable, AutoCloseable, ManualAudioInterface
 {
@@ -2391,6 +4118,612 @@ public object FfiConverterTypeManualAudio: FfiConverter<ManualAudio, Long> {
 
 
 /**
+ * The phone's microphone and speaker with its route control: VoiceProcessingIO on iOS,
+ * AAudio with the voice-communication preset on Android. Pass it to a session with
+ * `AudioChoice.Platform`; keep [`Self::route_control`] for routes, the echo-cancellation
+ * switch, levels and events. One session uses it.
+ */
+public interface PlatformAudioInterface {
+    
+    /**
+     * Routes, the voice-processing switch, levels and events of this device.
+     */
+    fun `routeControl`(): AudioRouteControl
+    
+    companion object
+}
+
+/**
+ * The phone's microphone and speaker with its route control: VoiceProcessingIO on iOS,
+ * AAudio with the voice-communication preset on Android. Pass it to a session with
+ * `AudioChoice.Platform`; keep [`Self::route_control`] for routes, the echo-cancellation
+ * switch, levels and events. One session uses it.
+ */
+open class PlatformAudio: Disposable, AutoCloseable, PlatformAudioInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * Opens the platform device with `options`.
+     *
+     * - iOS: pass no backend; AVAudioSession is driven from Rust (with
+     * `AudioSessionManagement.App` for CallKit, start the voice session from
+     * `provider(_:didActivate:)`).
+     * - Android: pass the Kotlin `AndroidAudioSession` (routes and audio focus through
+     * AudioManager) and `options.hardware_sample_rate`.
+     * - Elsewhere: an `AudioDevice` error (use `AudioChoice.PlatformDefault` for the desktop
+     * device, or `AudioRouteControl(options, backend)` around your own audio I/O).
+     */
+    constructor(`options`: PlatformAudioOptions, `backend`: AudioSessionBackend?) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(VoiceException) { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_constructor_platformaudio_new(
+    
+        FfiConverterTypePlatformAudioOptions.lower(`options`),FfiConverterOptionalTypeAudioSessionBackend.lower(`backend`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_voicewire_ffi_fn_free_platformaudio(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_voicewire_ffi_fn_clone_platformaudio(handle, status)
+        }
+    }
+
+    
+    /**
+     * Routes, the voice-processing switch, levels and events of this device.
+     */override fun `routeControl`(): AudioRouteControl {
+            return FfiConverterTypeAudioRouteControl.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_platformaudio_route_control(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlatformAudio: FfiConverter<PlatformAudio, Long> {
+    override fun lower(value: PlatformAudio): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PlatformAudio {
+        return PlatformAudio(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PlatformAudio {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PlatformAudio) = 8UL
+
+    override fun write(value: PlatformAudio, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives [`PlatformAudioEvent`]s; subscribing returns a [`crate::TaskHandle`] that stops
+ * delivery when dropped.
+ */
+public interface PlatformAudioListener {
+    
+    /**
+     * One event, in order. Called on a VoiceWire thread: hop to the UI thread yourself.
+     */
+    fun `onEvent`(`event`: PlatformAudioEvent)
+    
+    companion object
+}
+
+/**
+ * Receives [`PlatformAudioEvent`]s; subscribing returns a [`crate::TaskHandle`] that stops
+ * delivery when dropped.
+ */
+open class PlatformAudioListenerImpl: Disposable, AutoCloseable, PlatformAudioListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_voicewire_ffi_fn_free_platformaudiolistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_voicewire_ffi_fn_clone_platformaudiolistener(handle, status)
+        }
+    }
+
+    
+    /**
+     * One event, in order. Called on a VoiceWire thread: hop to the UI thread yourself.
+     */override fun `onEvent`(`event`: PlatformAudioEvent)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_method_platformaudiolistener_on_event(
+        it,
+        FfiConverterTypePlatformAudioEvent.lower(`event`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfacePlatformAudioListener {
+    internal object `onEvent`: UniffiCallbackInterfacePlatformAudioListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypePlatformAudioListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onEvent`(
+                    FfiConverterTypePlatformAudioEvent.lift(`event`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypePlatformAudioListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypePlatformAudioListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfacePlatformAudioListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onEvent`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_voicewire_ffi_fn_init_callback_vtable_platformaudiolistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlatformAudioListener: FfiConverter<PlatformAudioListener, Long> {
+    internal val handleMap = UniffiHandleMap<PlatformAudioListener>()
+
+    override fun lower(value: PlatformAudioListener): Long {
+        if (value is PlatformAudioListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): PlatformAudioListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PlatformAudioListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): PlatformAudioListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PlatformAudioListener) = 8UL
+
+    override fun write(value: PlatformAudioListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A realtime voice session: the same engine as the Rust `RealtimeVoiceSession`.
  *
  * Events go to one consumer: either [`Self::subscribe`] a listener or pull with
@@ -2433,7 +4766,8 @@ public interface RealtimeVoiceSessionInterface {
     suspend fun `sendText`(`text`: kotlin.String)
     
     /**
-     * Answers a tool call that no handler answered.
+     * Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+     * for apps that answer from elsewhere, e.g. after asking the user).
      */
     suspend fun `sendToolOutput`(`callId`: kotlin.String, `output`: kotlin.String)
     
@@ -2472,15 +4806,14 @@ public interface RealtimeVoiceSessionInterface {
     /**
      * Delivers the current state, then every event, to `listener` until the session ends,
      * the returned handle is cancelled or dropped, or the app releases this session.
+     * A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+     * again before calling `start()` again (`next_event()` keeps working across runs).
      */
     fun `subscribe`(`listener`: SessionEventListener): TaskHandle
     
     /**
-     * Changes the session configuration (absent fields are kept).
-     *
-     * Tools first named here are not routed to the session's `ToolHandler` (the engine
-     * registers handlers only at creation): answer their calls with
-     * [`Self::send_tool_output`], or name every tool in the initial configuration.
+     * Changes the session configuration (absent fields are kept). Calls to tools first
+     * named here go to the session's `ToolHandler` like any other.
      */
     suspend fun `updateConfig`(`update`: SessionConfig)
     
@@ -2519,8 +4852,9 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
         this.cleanable = null
     }
     /**
-     * A session in the `Idle` state. `tool_handler` answers the calls to the tools named in
-     * `options.session.tools` (it is never called when no tools are configured).
+     * A session in the `Idle` state. `tool_handler` answers every tool call, whether the
+     * tool was named in `options.session.tools` or added later with `update_config` (it is
+     * never called when no tools are configured).
      *
      * The handler is required rather than optional because uniffi-bindgen-react-native
      * 0.31.0-5 cannot pass a JS-implemented object inside an optional (its runtime's
@@ -2732,7 +5066,8 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
 
     
     /**
-     * Answers a tool call that no handler answered.
+     * Answers a tool call by hand (the `ToolHandler` already answers every call; this is
+     * for apps that answer from elsewhere, e.g. after asking the user).
      */
     @Throws(VoiceException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -2893,6 +5228,8 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
     /**
      * Delivers the current state, then every event, to `listener` until the session ends,
      * the returned handle is cancelled or dropped, or the app releases this session.
+     * A subscription covers one run: after a failed `start()` or a `stop()`, subscribe
+     * again before calling `start()` again (`next_event()` keeps working across runs).
      */override fun `subscribe`(`listener`: SessionEventListener): TaskHandle {
             return FfiConverterTypeTaskHandle.lift(
     callWithHandle {
@@ -2908,11 +5245,8 @@ open class RealtimeVoiceSession: Disposable, AutoCloseable, RealtimeVoiceSession
 
     
     /**
-     * Changes the session configuration (absent fields are kept).
-     *
-     * Tools first named here are not routed to the session's `ToolHandler` (the engine
-     * registers handlers only at creation): answer their calls with
-     * [`Self::send_tool_output`], or name every tool in the initial configuration.
+     * Changes the session configuration (absent fields are kept). Calls to tools first
+     * named here go to the session's `ToolHandler` like any other.
      */
     @Throws(VoiceException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
@@ -3806,9 +6140,9 @@ open class TokenProviderImpl: Disposable, AutoCloseable, TokenProvider
                 
             )
         },
-        { future, callback, continuation -> UniffiLib.ffi_voicewire_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_voicewire_ffi_rust_future_complete_rust_buffer(future, continuation) },
-        { future -> UniffiLib.ffi_voicewire_ffi_rust_future_free_rust_buffer(future) },
+        { future, callback, continuation -> UniffiLib.ffi_voicewire_ffi_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_voicewire_ffi_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_voicewire_ffi_rust_future_free_u64(future) },
         // lift function
         { FfiConverterTypeClientToken.lift(it) },
         // Error FFI converter
@@ -3835,14 +6169,14 @@ open class TokenProviderImpl: Disposable, AutoCloseable, TokenProvider
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceTokenProvider {
     internal object `fetchToken`: UniffiCallbackInterfaceTokenProviderMethod0 {
-        override fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
+        override fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteU64,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
             val uniffiObj = FfiConverterTypeTokenProvider.handleMap.get(uniffiHandle)
             val makeCall = suspend { ->
                 uniffiObj.`fetchToken`(
                 )
             }
             val uniffiHandleSuccess = { returnValue: ClientToken ->
-                val uniffiResult = UniffiForeignFutureResultRustBuffer.UniffiByValue(
+                val uniffiResult = UniffiForeignFutureResultU64.UniffiByValue(
                     FfiConverterTypeClientToken.lower(returnValue),
                     UniffiRustCallStatus.ByValue()
                 )
@@ -3852,8 +6186,8 @@ internal object uniffiCallbackInterfaceTokenProvider {
             val uniffiHandleError = { callStatus: UniffiRustCallStatus.ByValue ->
                 uniffiFutureCallback.callback(
                     uniffiCallbackData,
-                    UniffiForeignFutureResultRustBuffer.UniffiByValue(
-                        RustBuffer.ByValue(),
+                    UniffiForeignFutureResultU64.UniffiByValue(
+                        0.toLong(),
                         callStatus,
                     ),
                 )
@@ -4028,8 +6362,8 @@ public object FfiConverterTypeTokenProvider: FfiConverter<TokenProvider, Long> {
 
 
 /**
- * Implemented by the app to run the tools the model calls (one handler for all the names
- * in `SessionConfig.tools`; dispatch on `call.name`).
+ * Implemented by the app to run the tools the model calls: one handler for every name,
+ * including tools first declared in a later `update_config`; dispatch on `call.name`.
  *
  * The returned text (usually JSON) goes back to the model and a new answer is requested;
  * a thrown error is reported to the model as `{"error": message}`.
@@ -4045,8 +6379,8 @@ public interface ToolHandler {
 }
 
 /**
- * Implemented by the app to run the tools the model calls (one handler for all the names
- * in `SessionConfig.tools`; dispatch on `call.name`).
+ * Implemented by the app to run the tools the model calls: one handler for every name,
+ * including tools first declared in a later `update_config`; dispatch on `call.name`.
  *
  * The returned text (usually JSON) goes back to the model and a new answer is requested;
  * a thrown error is reported to the model as `{"error": message}`.
@@ -4353,18 +6687,23 @@ public object FfiConverterTypeAudioLevels: FfiConverterRustBuffer<AudioLevels> {
 
 
 /**
- * A credential from the app's backend.
+ * One route the OS offers.
  */
-data class ClientToken (
+data class AudioRoute (
     /**
-     * The key (`ek_…` for ephemeral client secrets).
+     * What kind of route it is.
      */
-    var `value`: kotlin.String
+    var `kind`: AudioRouteKind
     , 
     /**
-     * Unix time (seconds) after which it cannot start sessions; absent = never expires.
+     * The platform's id (AVAudioSession port UID, Android `AudioDeviceInfo.id` as text).
      */
-    var `expiresAt`: kotlin.ULong?
+    var `id`: kotlin.String
+    , 
+    /**
+     * A name to show the user ("AirPods Pro", "Speaker").
+     */
+    var `name`: kotlin.String
     
 ){
     
@@ -4378,22 +6717,72 @@ data class ClientToken (
 /**
  * @suppress
  */
-public object FfiConverterTypeClientToken: FfiConverterRustBuffer<ClientToken> {
-    override fun read(buf: ByteBuffer): ClientToken {
-        return ClientToken(
+public object FfiConverterTypeAudioRoute: FfiConverterRustBuffer<AudioRoute> {
+    override fun read(buf: ByteBuffer): AudioRoute {
+        return AudioRoute(
+            FfiConverterTypeAudioRouteKind.read(buf),
             FfiConverterString.read(buf),
-            FfiConverterOptionalULong.read(buf),
+            FfiConverterString.read(buf),
         )
     }
 
-    override fun allocationSize(value: ClientToken) = (
-            FfiConverterString.allocationSize(value.`value`) +
-            FfiConverterOptionalULong.allocationSize(value.`expiresAt`)
+    override fun allocationSize(value: AudioRoute) = (
+            FfiConverterTypeAudioRouteKind.allocationSize(value.`kind`) +
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`name`)
     )
 
-    override fun write(value: ClientToken, buf: ByteBuffer) {
-            FfiConverterString.write(value.`value`, buf)
-            FfiConverterOptionalULong.write(value.`expiresAt`, buf)
+    override fun write(value: AudioRoute, buf: ByteBuffer) {
+            FfiConverterTypeAudioRouteKind.write(value.`kind`, buf)
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterString.write(value.`name`, buf)
+    }
+}
+
+
+
+/**
+ * The route in use and the routes that could be chosen, as the OS reports them.
+ */
+data class AudioRouteSnapshot (
+    /**
+     * The route audio plays through now, if any.
+     */
+    var `current`: AudioRoute?
+    , 
+    /**
+     * Every route that could be selected now.
+     */
+    var `available`: List<AudioRoute>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioRouteSnapshot: FfiConverterRustBuffer<AudioRouteSnapshot> {
+    override fun read(buf: ByteBuffer): AudioRouteSnapshot {
+        return AudioRouteSnapshot(
+            FfiConverterOptionalTypeAudioRoute.read(buf),
+            FfiConverterSequenceTypeAudioRoute.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AudioRouteSnapshot) = (
+            FfiConverterOptionalTypeAudioRoute.allocationSize(value.`current`) +
+            FfiConverterSequenceTypeAudioRoute.allocationSize(value.`available`)
+    )
+
+    override fun write(value: AudioRouteSnapshot, buf: ByteBuffer) {
+            FfiConverterOptionalTypeAudioRoute.write(value.`current`, buf)
+            FfiConverterSequenceTypeAudioRoute.write(value.`available`, buf)
     }
 }
 
@@ -4401,6 +6790,8 @@ public object FfiConverterTypeClientToken: FfiConverterRustBuffer<ClientToken> {
 
 /**
  * Where to connect.
+ *
+ * `Debug` hides userinfo and query values of both URLs (a relay URL may carry a credential).
  */
 data class EndpointConfig (
     /**
@@ -4561,6 +6952,87 @@ public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
             FfiConverterTypeLogLevel.write(value.`level`, buf)
             FfiConverterString.write(value.`target`, buf)
             FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * How platform audio is set up.
+ */
+data class PlatformAudioOptions (
+    /**
+     * Who owns the audio session (`Sdk` unless CallKit or the app does).
+     */
+    var `management`: AudioSessionManagement
+    , 
+    /**
+     * The built-in route used when no headset is connected: `Speaker` (voice agents, held
+     * at arm's length) or `Earpiece` (call-style apps).
+     */
+    var `builtinRoute`: AudioRouteKind
+    , 
+    /**
+     * Platform echo cancellation, gain control and noise suppression. On by default.
+     */
+    var `voiceProcessing`: kotlin.Boolean = true 
+    , 
+    /**
+     * Allow Bluetooth A2DP output besides HFP (iOS).
+     */
+    var `allowBluetoothA2dp`: kotlin.Boolean = true 
+    , 
+    /**
+     * Resume on its own after an interruption when the OS allows it.
+     */
+    var `autoResume`: kotlin.Boolean = true 
+    , 
+    /**
+     * The hardware sample rate if the app knows it (Android
+     * `AudioManager.PROPERTY_OUTPUT_SAMPLE_RATE`); absent = 48 kHz. iOS reads it itself.
+     */
+    var `hardwareSampleRate`: kotlin.UInt? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlatformAudioOptions: FfiConverterRustBuffer<PlatformAudioOptions> {
+    override fun read(buf: ByteBuffer): PlatformAudioOptions {
+        return PlatformAudioOptions(
+            FfiConverterTypeAudioSessionManagement.read(buf),
+            FfiConverterTypeAudioRouteKind.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PlatformAudioOptions) = (
+            FfiConverterTypeAudioSessionManagement.allocationSize(value.`management`) +
+            FfiConverterTypeAudioRouteKind.allocationSize(value.`builtinRoute`) +
+            FfiConverterBoolean.allocationSize(value.`voiceProcessing`) +
+            FfiConverterBoolean.allocationSize(value.`allowBluetoothA2dp`) +
+            FfiConverterBoolean.allocationSize(value.`autoResume`) +
+            FfiConverterOptionalUInt.allocationSize(value.`hardwareSampleRate`)
+    )
+
+    override fun write(value: PlatformAudioOptions, buf: ByteBuffer) {
+            FfiConverterTypeAudioSessionManagement.write(value.`management`, buf)
+            FfiConverterTypeAudioRouteKind.write(value.`builtinRoute`, buf)
+            FfiConverterBoolean.write(value.`voiceProcessing`, buf)
+            FfiConverterBoolean.write(value.`allowBluetoothA2dp`, buf)
+            FfiConverterBoolean.write(value.`autoResume`, buf)
+            FfiConverterOptionalUInt.write(value.`hardwareSampleRate`, buf)
     }
 }
 
@@ -4860,7 +7332,8 @@ data class SessionOptions (
     var `reconnect`: ReconnectConfig?
     , 
     /**
-     * How long a tool handler may run before the model is told it timed out, ms.
+     * How long a tool handler may run before the model is told it timed out, ms (values
+     * above 30 days count as 30 days, as do the other durations here).
      */
     var `toolTimeoutMs`: kotlin.ULong?
     , 
@@ -5092,11 +7565,28 @@ sealed class AudioChoice: Disposable  {
     
     
     /**
-     * The platform's microphone and speaker (VoiceProcessingIO on iOS, AAudio/Oboe on
-     * Android, the default desktop device elsewhere).
+     * The platform's microphone and speaker with default options: VoiceProcessingIO on iOS,
+     * the default desktop device on desktop builds with `desktop-audio`. Android needs the
+     * app's audio session, so there this is an `AudioDevice` error: use `Platform`. For route
+     * control, the echo-cancellation switch and levels use `Platform` on iOS too.
      */
     object PlatformDefault : AudioChoice()
     
+    
+    /**
+     * The phone's device with its route control (see [`PlatformAudio`]).
+     */
+    data class Platform(
+        /**
+         * The device (usable by one session).
+         */
+        val `audio`: dev.voicewire.PlatformAudio) : AudioChoice()
+        
+    {
+        
+
+        companion object
+    }
     
     /**
      * The app pushes capture PCM and pulls playback PCM through a [`ManualAudio`].
@@ -5121,6 +7611,13 @@ sealed class AudioChoice: Disposable  {
             is AudioChoice.NoDevice -> {// Nothing to destroy
             }
             is AudioChoice.PlatformDefault -> {// Nothing to destroy
+            }
+            is AudioChoice.Platform -> {
+                
+    Disposable.destroy(
+        this.`audio`
+    )
+                
             }
             is AudioChoice.Manual -> {
                 
@@ -5148,7 +7645,10 @@ public object FfiConverterTypeAudioChoice : FfiConverterRustBuffer<AudioChoice>{
         return when(buf.getInt()) {
             1 -> AudioChoice.NoDevice
             2 -> AudioChoice.PlatformDefault
-            3 -> AudioChoice.Manual(
+            3 -> AudioChoice.Platform(
+                FfiConverterTypePlatformAudio.read(buf),
+                )
+            4 -> AudioChoice.Manual(
                 FfiConverterTypeManualAudio.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -5166,6 +7666,13 @@ public object FfiConverterTypeAudioChoice : FfiConverterRustBuffer<AudioChoice>{
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
                 4UL
+            )
+        }
+        is AudioChoice.Platform -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypePlatformAudio.allocationSize(value.`audio`)
             )
         }
         is AudioChoice.Manual -> {
@@ -5187,12 +7694,343 @@ public object FfiConverterTypeAudioChoice : FfiConverterRustBuffer<AudioChoice>{
                 buf.putInt(2)
                 Unit
             }
-            is AudioChoice.Manual -> {
+            is AudioChoice.Platform -> {
                 buf.putInt(3)
+                FfiConverterTypePlatformAudio.write(value.`audio`, buf)
+                Unit
+            }
+            is AudioChoice.Manual -> {
+                buf.putInt(4)
                 FfiConverterTypeManualAudio.write(value.`device`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Android audio-focus changes (`AudioManager.OnAudioFocusChangeListener`).
+ */
+
+enum class AudioFocusChange {
+    
+    /**
+     * `AUDIOFOCUS_GAIN`: focus is back; the interruption ends.
+     */
+    GAINED,
+    /**
+     * `AUDIOFOCUS_LOSS_TRANSIENT`: a call or another app took focus for a while.
+     */
+    LOST_TRANSIENT,
+    /**
+     * `AUDIOFOCUS_LOSS_TRANSIENT_CAN_DUCK`: a short sound plays over us (the conversation
+     * goes on).
+     */
+    LOST_CAN_DUCK,
+    /**
+     * `AUDIOFOCUS_LOSS`: another app took focus for good.
+     */
+    LOST_PERMANENT;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioFocusChange: FfiConverterRustBuffer<AudioFocusChange> {
+    override fun read(buf: ByteBuffer) = try {
+        AudioFocusChange.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AudioFocusChange) = 4UL
+
+    override fun write(value: AudioFocusChange, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Who interrupted the audio.
+ */
+
+enum class AudioInterruptionSource {
+    
+    /**
+     * A phone or VoIP call.
+     */
+    CALL,
+    /**
+     * Siri, Google Assistant or another system voice feature.
+     */
+    ASSISTANT,
+    /**
+     * Another app took audio focus for a while.
+     */
+    TRANSIENT_FOCUS_LOSS,
+    /**
+     * Another app took audio focus for good: audio stays off until `resume()`.
+     */
+    PERMANENT_FOCUS_LOSS,
+    /**
+     * The OS did not say.
+     */
+    UNKNOWN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioInterruptionSource: FfiConverterRustBuffer<AudioInterruptionSource> {
+    override fun read(buf: ByteBuffer) = try {
+        AudioInterruptionSource.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AudioInterruptionSource) = 4UL
+
+    override fun write(value: AudioInterruptionSource, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why the OS says the route changed.
+ */
+
+enum class AudioRouteChangeReason {
+    
+    /**
+     * A headset or other device became available.
+     */
+    DEVICE_CONNECTED,
+    /**
+     * The device in use went away.
+     */
+    DEVICE_DISCONNECTED,
+    /**
+     * Something (this app or another) overrode the output.
+     */
+    OVERRIDE,
+    /**
+     * The session's category or mode changed.
+     */
+    CATEGORY_CHANGE,
+    /**
+     * VoiceWire applied a selection.
+     */
+    APPLIED,
+    /**
+     * The first report after the session was set up.
+     */
+    INITIAL,
+    /**
+     * Anything else.
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioRouteChangeReason: FfiConverterRustBuffer<AudioRouteChangeReason> {
+    override fun read(buf: ByteBuffer) = try {
+        AudioRouteChangeReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AudioRouteChangeReason) = 4UL
+
+    override fun write(value: AudioRouteChangeReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The kinds of audio route.
+ */
+
+enum class AudioRouteKind {
+    
+    /**
+     * The phone's receiver, held to the ear.
+     */
+    EARPIECE,
+    /**
+     * The built-in loudspeaker.
+     */
+    SPEAKER,
+    /**
+     * A wired headset or headphones (3.5 mm, USB-C, Lightning).
+     */
+    WIRED,
+    /**
+     * A Bluetooth headset in a two-way voice profile (HFP, SCO, LE audio).
+     */
+    BLUETOOTH,
+    /**
+     * Anything else (car audio, AirPlay, HDMI, hearing aids); listed, never chosen
+     * automatically.
+     */
+    OTHER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioRouteKind: FfiConverterRustBuffer<AudioRouteKind> {
+    override fun read(buf: ByteBuffer) = try {
+        AudioRouteKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AudioRouteKind) = 4UL
+
+    override fun write(value: AudioRouteKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What the app wants the audio to go through.
+ */
+
+enum class AudioRouteSelection {
+    
+    /**
+     * The automatic policy: Bluetooth, else wired, else the built-in default (speaker unless
+     * the options say earpiece). A newly connected headset always wins.
+     */
+    AUTOMATIC,
+    /**
+     * The phone's receiver.
+     */
+    EARPIECE,
+    /**
+     * The loudspeaker.
+     */
+    SPEAKER,
+    /**
+     * A wired headset.
+     */
+    WIRED,
+    /**
+     * A Bluetooth headset.
+     */
+    BLUETOOTH;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioRouteSelection: FfiConverterRustBuffer<AudioRouteSelection> {
+    override fun read(buf: ByteBuffer) = try {
+        AudioRouteSelection.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AudioRouteSelection) = 4UL
+
+    override fun write(value: AudioRouteSelection, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Who owns the platform audio session.
+ */
+
+enum class AudioSessionManagement {
+    
+    /**
+     * VoiceWire configures and activates the session on start and deactivates it on stop.
+     */
+    SDK,
+    /**
+     * The app does (CallKit activates the session itself): VoiceWire never configures or
+     * activates it, but still observes routes and interruptions and can choose routes.
+     */
+    APP;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAudioSessionManagement: FfiConverterRustBuffer<AudioSessionManagement> {
+    override fun read(buf: ByteBuffer) = try {
+        AudioSessionManagement.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AudioSessionManagement) = 4UL
+
+    override fun write(value: AudioSessionManagement, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -5377,6 +8215,369 @@ public object FfiConverterTypeOutputModality: FfiConverterRustBuffer<OutputModal
 
     override fun write(value: OutputModality, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What the app hears about platform audio.
+ */
+sealed class PlatformAudioEvent {
+    
+    /**
+     * The route audio plays through changed.
+     */
+    data class RouteChanged(
+        /**
+         * The previous route.
+         */
+        val `from`: dev.voicewire.AudioRoute?, 
+        /**
+         * The route now in use.
+         */
+        val `to`: dev.voicewire.AudioRoute?, 
+        /**
+         * The OS's reason.
+         */
+        val `reason`: dev.voicewire.AudioRouteChangeReason) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The routes the user can choose from changed.
+     */
+    data class AvailableRoutesChanged(
+        /**
+         * The routes now available.
+         */
+        val `routes`: List<dev.voicewire.AudioRoute>) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The route the user chose went away; back on automatic.
+     */
+    data class ChosenRouteLost(
+        /**
+         * The kind that was chosen.
+         */
+        val `kind`: dev.voicewire.AudioRouteKind) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Applying a route failed; back on automatic.
+     */
+    data class RouteApplyFailed(
+        /**
+         * The kind that failed.
+         */
+        val `kind`: dev.voicewire.AudioRouteKind, 
+        /**
+         * The platform's message.
+         */
+        val `detail`: kotlin.String) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Audio stopped because of an interruption (a call, Siri, focus loss).
+     */
+    data class Interrupted(
+        /**
+         * Who interrupted.
+         */
+        val `source`: dev.voicewire.AudioInterruptionSource) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The interruption ended and audio runs again.
+     */
+    object Resumed : PlatformAudioEvent()
+    
+    
+    /**
+     * The interruption ended but audio stays off until the app calls `resume()`.
+     */
+    object ResumeNeedsUser : PlatformAudioEvent()
+    
+    
+    /**
+     * Resuming failed this many times and was given up; the app may call `resume()`.
+     */
+    data class ResumeGaveUp(
+        /**
+         * Attempts made.
+         */
+        val `attempts`: kotlin.UInt) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Voice processing was switched.
+     */
+    data class VoiceProcessingChanged(
+        /**
+         * The new setting.
+         */
+        val `enabled`: kotlin.Boolean) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The OS stream died (device disconnected) and was opened again.
+     */
+    data class StreamReopened(
+        /**
+         * Attempts it took.
+         */
+        val `attempts`: kotlin.UInt) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Something failed that the app may want to show; audio may be off.
+     */
+    data class Error(
+        /**
+         * What failed.
+         */
+        val `detail`: kotlin.String) : PlatformAudioEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePlatformAudioEvent : FfiConverterRustBuffer<PlatformAudioEvent>{
+    override fun read(buf: ByteBuffer): PlatformAudioEvent {
+        return when(buf.getInt()) {
+            1 -> PlatformAudioEvent.RouteChanged(
+                FfiConverterOptionalTypeAudioRoute.read(buf),
+                FfiConverterOptionalTypeAudioRoute.read(buf),
+                FfiConverterTypeAudioRouteChangeReason.read(buf),
+                )
+            2 -> PlatformAudioEvent.AvailableRoutesChanged(
+                FfiConverterSequenceTypeAudioRoute.read(buf),
+                )
+            3 -> PlatformAudioEvent.ChosenRouteLost(
+                FfiConverterTypeAudioRouteKind.read(buf),
+                )
+            4 -> PlatformAudioEvent.RouteApplyFailed(
+                FfiConverterTypeAudioRouteKind.read(buf),
+                FfiConverterString.read(buf),
+                )
+            5 -> PlatformAudioEvent.Interrupted(
+                FfiConverterTypeAudioInterruptionSource.read(buf),
+                )
+            6 -> PlatformAudioEvent.Resumed
+            7 -> PlatformAudioEvent.ResumeNeedsUser
+            8 -> PlatformAudioEvent.ResumeGaveUp(
+                FfiConverterUInt.read(buf),
+                )
+            9 -> PlatformAudioEvent.VoiceProcessingChanged(
+                FfiConverterBoolean.read(buf),
+                )
+            10 -> PlatformAudioEvent.StreamReopened(
+                FfiConverterUInt.read(buf),
+                )
+            11 -> PlatformAudioEvent.Error(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: PlatformAudioEvent) = when(value) {
+        is PlatformAudioEvent.RouteChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterOptionalTypeAudioRoute.allocationSize(value.`from`)
+                + FfiConverterOptionalTypeAudioRoute.allocationSize(value.`to`)
+                + FfiConverterTypeAudioRouteChangeReason.allocationSize(value.`reason`)
+            )
+        }
+        is PlatformAudioEvent.AvailableRoutesChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeAudioRoute.allocationSize(value.`routes`)
+            )
+        }
+        is PlatformAudioEvent.ChosenRouteLost -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioRouteKind.allocationSize(value.`kind`)
+            )
+        }
+        is PlatformAudioEvent.RouteApplyFailed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioRouteKind.allocationSize(value.`kind`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+        is PlatformAudioEvent.Interrupted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAudioInterruptionSource.allocationSize(value.`source`)
+            )
+        }
+        is PlatformAudioEvent.Resumed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PlatformAudioEvent.ResumeNeedsUser -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+        is PlatformAudioEvent.ResumeGaveUp -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`attempts`)
+            )
+        }
+        is PlatformAudioEvent.VoiceProcessingChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`enabled`)
+            )
+        }
+        is PlatformAudioEvent.StreamReopened -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterUInt.allocationSize(value.`attempts`)
+            )
+        }
+        is PlatformAudioEvent.Error -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+        }
+    }
+
+    override fun write(value: PlatformAudioEvent, buf: ByteBuffer) {
+        when(value) {
+            is PlatformAudioEvent.RouteChanged -> {
+                buf.putInt(1)
+                FfiConverterOptionalTypeAudioRoute.write(value.`from`, buf)
+                FfiConverterOptionalTypeAudioRoute.write(value.`to`, buf)
+                FfiConverterTypeAudioRouteChangeReason.write(value.`reason`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.AvailableRoutesChanged -> {
+                buf.putInt(2)
+                FfiConverterSequenceTypeAudioRoute.write(value.`routes`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.ChosenRouteLost -> {
+                buf.putInt(3)
+                FfiConverterTypeAudioRouteKind.write(value.`kind`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.RouteApplyFailed -> {
+                buf.putInt(4)
+                FfiConverterTypeAudioRouteKind.write(value.`kind`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.Interrupted -> {
+                buf.putInt(5)
+                FfiConverterTypeAudioInterruptionSource.write(value.`source`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.Resumed -> {
+                buf.putInt(6)
+                Unit
+            }
+            is PlatformAudioEvent.ResumeNeedsUser -> {
+                buf.putInt(7)
+                Unit
+            }
+            is PlatformAudioEvent.ResumeGaveUp -> {
+                buf.putInt(8)
+                FfiConverterUInt.write(value.`attempts`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.VoiceProcessingChanged -> {
+                buf.putInt(9)
+                FfiConverterBoolean.write(value.`enabled`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.StreamReopened -> {
+                buf.putInt(10)
+                FfiConverterUInt.write(value.`attempts`, buf)
+                Unit
+            }
+            is PlatformAudioEvent.Error -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -5652,7 +8853,11 @@ sealed class SessionEvent {
      */
     data class Error(
         /**
-         * Machine-readable code.
+         * Machine-readable code to switch on: a stable snake_case `ErrorKind` code for
+         * connection failures (`auth`, `network`, `rate_limited`, `protocol`,
+         * `session_expired`, `audio_device`, `closed`, `other`), `malformed_event` /
+         * `invalid_audio` / `events_dropped` for local conditions, or the server's own
+         * `error.code`. Never a Rust type name.
          */
         val `code`: kotlin.String?, 
         /**
@@ -6782,6 +9987,102 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeAudioSessionBackend: FfiConverterRustBuffer<AudioSessionBackend?> {
+    override fun read(buf: ByteBuffer): AudioSessionBackend? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAudioSessionBackend.read(buf)
+    }
+
+    override fun allocationSize(value: AudioSessionBackend?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAudioSessionBackend.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AudioSessionBackend?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAudioSessionBackend.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAudioLevels: FfiConverterRustBuffer<AudioLevels?> {
+    override fun read(buf: ByteBuffer): AudioLevels? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAudioLevels.read(buf)
+    }
+
+    override fun allocationSize(value: AudioLevels?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAudioLevels.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AudioLevels?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAudioLevels.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeAudioRoute: FfiConverterRustBuffer<AudioRoute?> {
+    override fun read(buf: ByteBuffer): AudioRoute? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeAudioRoute.read(buf)
+    }
+
+    override fun allocationSize(value: AudioRoute?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeAudioRoute.allocationSize(value)
+        }
+    }
+
+    override fun write(value: AudioRoute?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeAudioRoute.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeReconnectConfig: FfiConverterRustBuffer<ReconnectConfig?> {
     override fun read(buf: ByteBuffer): ReconnectConfig? {
         if (buf.get().toInt() == 0) {
@@ -6942,6 +10243,34 @@ public object FfiConverterOptionalSequenceTypeOutputModality: FfiConverterRustBu
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeAudioRoute: FfiConverterRustBuffer<List<AudioRoute>> {
+    override fun read(buf: ByteBuffer): List<AudioRoute> {
+        val len = buf.getInt()
+        return List<AudioRoute>(len) {
+            FfiConverterTypeAudioRoute.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<AudioRoute>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeAudioRoute.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<AudioRoute>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeAudioRoute.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeFunctionToolConfig: FfiConverterRustBuffer<List<FunctionToolConfig>> {
     override fun read(buf: ByteBuffer): List<FunctionToolConfig> {
         val len = buf.getInt()
@@ -7025,6 +10354,20 @@ public object FfiConverterSequenceTypeOutputModality: FfiConverterRustBuffer<Lis
         FfiConverterTypeLogSink.lower(`sink`),FfiConverterTypeLogLevel.lower(`maxLevel`),_status)
 }
     
+    
+
+        /**
+         * The default [`PlatformAudioOptions`] (SDK-managed session, voice processing on, speaker
+         * default, automatic resume), for languages without record defaults.
+         */ fun `defaultPlatformAudioOptions`(): PlatformAudioOptions {
+            return FfiConverterTypePlatformAudioOptions.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_voicewire_ffi_fn_func_default_platform_audio_options(
+    
+        _status)
+}
+    )
+    }
     
 
 
