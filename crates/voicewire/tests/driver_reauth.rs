@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use common::{API_KEY, HANG_GUARD, emulator, events_until, options, voice_session};
 use voicewire::{
-    ClientSecret, MintingClient, RealtimeVoiceSession, SessionEvent, SessionState, TokenError,
-    TokenProvider, TokenSource,
+    ClientSecret, MintingClient, RealtimeVoiceSession, SessionEvent, TokenError, TokenProvider,
+    TokenSource,
 };
 use voicewire_server::{AudioPace, Fault, FaultTarget, ObservedKind};
 
@@ -77,17 +77,7 @@ async fn a_refused_token_on_reconnect_is_replaced_by_a_fresh_one() {
 
     // The connection drops; the reconnect first presents the cached (now refused) key.
     assert!(emu.inject(FaultTarget::All, Fault::DropConnection) >= 1);
-    events_until(&session, |e| {
-        matches!(
-            e,
-            SessionEvent::StateChanged(SessionState::Reconnecting { .. })
-        )
-    })
-    .await;
-    events_until(&session, |e| {
-        matches!(e, SessionEvent::StateChanged(SessionState::Live))
-    })
-    .await;
+    common::until_reconnected(&session).await;
     assert_eq!(
         backend.fetches.load(Ordering::SeqCst),
         2,

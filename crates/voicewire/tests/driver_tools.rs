@@ -9,37 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{HANG_GUARD, emulator, events_until, options};
-use voicewire::protocol::ClientEvent;
 use voicewire::{FnToolHandler, RealtimeVoiceSession, SessionEvent, SessionState, ToolCall};
-use voicewire_server::{AudioPace, ObservedKind, Scenario};
-
-/// The `function_call_output` items the client sent, as `(call_id, output)`.
-async fn wait_for_outputs(
-    observed: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
-    count: usize,
-) -> Vec<(String, String)> {
-    let mut outputs = Vec::new();
-    tokio::time::timeout(HANG_GUARD, async {
-        while outputs.len() < count {
-            let o = observed.recv().await.unwrap();
-            if let ObservedKind::ClientEvent(e) = &o.kind
-                && let ClientEvent::ConversationItemCreate(c) = e.as_ref()
-            {
-                let item = serde_json::to_value(&c.item).unwrap();
-                if item["type"] == "function_call_output" {
-                    outputs.push((
-                        item["call_id"].as_str().unwrap().to_owned(),
-                        item["output"].as_str().unwrap().to_owned(),
-                    ));
-                }
-            }
-        }
-    })
-    .await
-    .expect("the tool outputs reached the server");
-    outputs.sort();
-    outputs
-}
+use voicewire_server::{AudioPace, Scenario};
 
 #[tokio::test]
 async fn a_panicking_or_failing_handler_still_answers_the_model() {
@@ -73,7 +44,7 @@ async fn a_panicking_or_failing_handler_still_answers_the_model() {
     session.start().await.unwrap();
     session.send_text("do both").await.unwrap();
 
-    let outputs = wait_for_outputs(&mut observed, 2).await;
+    let outputs = common::wait_for_tool_outputs(&mut observed, 2).await;
     assert_eq!(outputs[0].0, "call_boom");
     let boom: serde_json::Value = serde_json::from_str(&outputs[0].1).unwrap();
     assert!(

@@ -126,22 +126,7 @@ async fn server_drop_mid_response_reconnects_resends_config_and_keeps_every_tran
     // so no waiting is needed.
     let (order, by_session) = client_events_by_session(&mut observed);
     assert_eq!(order.len(), 2, "two connections");
-    let second = &by_session[&order[1]];
-    let ClientEvent::SessionUpdate(update) = &second[0] else {
-        panic!("first event is {:?}", second[0])
-    };
-    assert!(
-        serde_json::to_string(&update.session)
-            .unwrap()
-            .contains("You are a test agent.")
-    );
-    let replay: Vec<String> = second
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::ConversationItemCreate(c) => Some(serde_json::to_string(&c.item).unwrap()),
-            _ => None,
-        })
-        .collect();
+    let replay = common::config_then_items(&by_session[&order[1]]);
     assert!(
         replay.iter().any(|j| j.contains("first question")),
         "{replay:?}"
@@ -206,17 +191,7 @@ async fn expired_token_is_refreshed_before_reconnecting() {
     session.start().await.unwrap();
     assert_eq!(provider.fetches.load(Ordering::SeqCst), 1);
     assert!(emu.inject(FaultTarget::All, Fault::DropConnection) >= 1);
-    events_until(&session, |e| {
-        matches!(
-            e,
-            SessionEvent::StateChanged(SessionState::Reconnecting { .. })
-        )
-    })
-    .await;
-    events_until(&session, |e| {
-        matches!(e, SessionEvent::StateChanged(SessionState::Live))
-    })
-    .await;
+    common::until_reconnected(&session).await;
     assert_eq!(
         provider.fetches.load(Ordering::SeqCst),
         2,
@@ -244,17 +219,7 @@ async fn a_valid_token_is_reused_on_reconnect() {
     let session = RealtimeVoiceSession::new(opts);
     session.start().await.unwrap();
     assert!(emu.inject(FaultTarget::All, Fault::DropConnection) >= 1);
-    events_until(&session, |e| {
-        matches!(
-            e,
-            SessionEvent::StateChanged(SessionState::Reconnecting { .. })
-        )
-    })
-    .await;
-    events_until(&session, |e| {
-        matches!(e, SessionEvent::StateChanged(SessionState::Live))
-    })
-    .await;
+    common::until_reconnected(&session).await;
     assert_eq!(provider.fetches.load(Ordering::SeqCst), 1);
     session.stop().await.unwrap();
     emu.shutdown().await;

@@ -38,34 +38,6 @@ async fn wait_for_declared_tool(
     .expect("the session.update declaring the tool reached the server");
 }
 
-/// The `function_call_output` items the client sent, as `(call_id, output)`, sorted.
-async fn wait_for_outputs(
-    observed: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
-    count: usize,
-) -> Vec<(String, String)> {
-    let mut outputs = Vec::new();
-    tokio::time::timeout(HANG_GUARD, async {
-        while outputs.len() < count {
-            let o = observed.recv().await.unwrap();
-            if let ObservedKind::ClientEvent(e) = &o.kind
-                && let ClientEvent::ConversationItemCreate(c) = e.as_ref()
-            {
-                let item = serde_json::to_value(&c.item).unwrap();
-                if item["type"] == "function_call_output" {
-                    outputs.push((
-                        item["call_id"].as_str().unwrap().to_owned(),
-                        item["output"].as_str().unwrap().to_owned(),
-                    ));
-                }
-            }
-        }
-    })
-    .await
-    .expect("the tool outputs reached the server");
-    outputs.sort();
-    outputs
-}
-
 #[tokio::test]
 async fn a_tool_added_by_update_config_is_answered_by_the_fallback() {
     let scenario = Scenario::parse(
@@ -114,7 +86,7 @@ async fn a_tool_added_by_update_config_is_answered_by_the_fallback() {
     wait_for_declared_tool(&mut observed, "clock").await;
 
     session.send_text("what time is it").await.unwrap();
-    let outputs = wait_for_outputs(&mut observed, 2).await;
+    let outputs = common::wait_for_tool_outputs(&mut observed, 2).await;
     assert_eq!(outputs[0].0, "call_clock");
     let clock: serde_json::Value = serde_json::from_str(&outputs[0].1).unwrap();
     assert_eq!(clock["handled_by"], "fallback");

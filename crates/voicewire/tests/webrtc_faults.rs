@@ -189,22 +189,7 @@ async fn a_hung_up_call_is_replaced_by_a_new_call_with_config_and_history() {
     }
     let (calls, events) = calls_and_client_events(&seen);
     assert_eq!(calls.len(), 2, "two calls");
-    let second = &events[&calls[1]];
-    let ClientEvent::SessionUpdate(update) = &second[0] else {
-        panic!("the new call starts with {:?}", second[0])
-    };
-    assert!(
-        serde_json::to_string(&update.session)
-            .unwrap()
-            .contains("You are a test agent.")
-    );
-    let items: Vec<String> = second
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::ConversationItemCreate(c) => Some(serde_json::to_string(&c.item).unwrap()),
-            _ => None,
-        })
-        .collect();
+    let items = common::config_then_items(&events[&calls[1]]);
     let position = |needle: &str| {
         items
             .iter()

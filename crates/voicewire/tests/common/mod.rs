@@ -174,3 +174,70 @@ pub async fn assert_muted_audio_never_sent(
         "audio captured while muted was sent"
     );
 }
+
+/// The `function_call_output` items the client sent, as `(call_id, output)`, sorted; waits
+/// (under the hang guard) until `count` of them reached the server.
+pub async fn wait_for_tool_outputs(
+    observed: &mut tokio::sync::broadcast::Receiver<voicewire_server::Observed>,
+    count: usize,
+) -> Vec<(String, String)> {
+    use voicewire::protocol::ClientEvent;
+    let mut outputs = Vec::new();
+    tokio::time::timeout(HANG_GUARD, async {
+        while outputs.len() < count {
+            let o = observed.recv().await.unwrap();
+            if let voicewire_server::ObservedKind::ClientEvent(e) = &o.kind
+                && let ClientEvent::ConversationItemCreate(c) = e.as_ref()
+            {
+                let item = serde_json::to_value(&c.item).unwrap();
+                if item["type"] == "function_call_output" {
+                    outputs.push((
+                        item["call_id"].as_str().unwrap().to_owned(),
+                        item["output"].as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    })
+    .await
+    .expect("the tool outputs reached the server");
+    outputs.sort();
+    outputs
+}
+
+/// Waits for `Reconnecting`, then `Live` again.
+pub async fn until_reconnected(session: &voicewire::RealtimeVoiceSession) {
+    use voicewire::SessionState;
+    events_until(session, |e| {
+        matches!(
+            e,
+            SessionEvent::StateChanged(SessionState::Reconnecting { .. })
+        )
+    })
+    .await;
+    events_until(session, |e| {
+        matches!(e, SessionEvent::StateChanged(SessionState::Live))
+    })
+    .await;
+}
+
+/// What a new connection sent: it must open with the `session.update` carrying the test
+/// config ([`options`]); returns the conversation items it then created (replayed
+/// history), each as JSON text.
+pub fn config_then_items(sent: &[voicewire::protocol::ClientEvent]) -> Vec<String> {
+    use voicewire::protocol::ClientEvent;
+    let ClientEvent::SessionUpdate(update) = &sent[0] else {
+        panic!("the new connection starts with {:?}", sent[0])
+    };
+    assert!(
+        serde_json::to_string(&update.session)
+            .unwrap()
+            .contains("You are a test agent.")
+    );
+    sent.iter()
+        .filter_map(|e| match e {
+            ClientEvent::ConversationItemCreate(c) => Some(serde_json::to_string(&c.item).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
