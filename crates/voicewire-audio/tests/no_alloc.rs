@@ -168,3 +168,50 @@ fn callbacks_with_echo_reference_do_not_allocate() {
         "callback paths allocated {allocations} times"
     );
 }
+
+/// The platform devices' callback halves (channel adaptation, level meters) on a leased
+/// slot: what the iOS and Android callbacks run, minus the OS.
+#[test]
+fn platform_callback_halves_do_not_allocate() {
+    use voicewire_audio::platform::RealtimeSlots;
+    let (mut pipeline, io) = AudioPipeline::new(
+        PipelineConfig::default(),
+        Some(AudioFormat::new(48_000, 1)),
+        Some(AudioFormat::new(48_000, 1)),
+    )
+    .unwrap();
+    let slots = RealtimeSlots::from_io(io);
+    let mut capture = slots.capture.lease().unwrap();
+    let mut playback = slots.playback.lease().unwrap();
+    let speech: Vec<i16> = (0..24_000)
+        .map(|i| ((i % 200) as i16 - 100) * 100)
+        .collect();
+    pipeline.play("item_1", &speech).unwrap();
+
+    let callback = std::thread::spawn(move || {
+        // Stereo and mono, f32 and i16, as different routes deliver them.
+        let mic_stereo = vec![0.25f32; 480 * 2];
+        let mic_mono = vec![1_000i16; 480];
+        let mut speaker_stereo = vec![0.0f32; 480 * 2];
+        let mut speaker_mono = vec![0i16; 480];
+        let mut played = 0;
+        let mut total = 0;
+        for _ in 0..200 {
+            total += allocations_in(|| {
+                capture.on_input(&mic_stereo, 2);
+                capture.on_input(&mic_mono, 1);
+                played += playback.on_output(&mut speaker_stereo, 2);
+                played += playback.on_output(&mut speaker_mono, 1);
+            });
+        }
+        (total, played)
+    });
+    let (allocations, played) = callback.join().unwrap();
+    assert!(played > 0, "the playback half actually moved audio");
+    let levels = slots.levels.read();
+    assert!(levels.input.peak > 0.0, "the capture meter saw the mic");
+    assert_eq!(
+        allocations, 0,
+        "platform callback halves allocated {allocations} times"
+    );
+}
