@@ -439,6 +439,18 @@ impl AAudioDevice {
         Self::with_reopen_policy(config, backend, hint, ReopenPolicy::default())
     }
 
+    /// A device opened without the app's `AudioManager` session (`PlatformDefault`): the
+    /// voice-communication streams (platform echo cancellation included) on the system's
+    /// routing, the session left to the app, route choice refused with a typed error (see
+    /// [`crate::streams_only`]).
+    pub fn without_app_session(hint: HardwareHint) -> Result<Self, AudioError> {
+        Self::new(
+            crate::streams_only_config(),
+            Arc::new(crate::StreamsOnlySession),
+            hint,
+        )
+    }
+
     /// Like [`Self::new`] with a custom reopen backoff.
     pub fn with_reopen_policy(
         config: SessionConfig,

@@ -26,6 +26,9 @@ pub use voicewire_audio::platform::{
 
 #[cfg(target_os = "android")]
 mod aaudio;
+pub mod streams_only;
+
+pub use streams_only::{StreamsOnlySession, streams_only_config};
 
 #[cfg(target_os = "android")]
 pub use aaudio::AAudioDevice;

@@ -16,10 +16,11 @@ pub const MAX_PULL_SECONDS: u32 = 1;
 pub enum AudioChoice {
     /// No device: text-only sessions, or audio pushed with `RealtimeVoiceSession.push_audio`.
     NoDevice,
-    /// The platform's microphone and speaker with default options: VoiceProcessingIO on iOS,
-    /// the default desktop device on desktop builds with `desktop-audio`. Android needs the
-    /// app's audio session, so there this is an `AudioDevice` error: use `Platform`. For route
-    /// control, the echo-cancellation switch and levels use `Platform` on iOS too.
+    /// The platform's microphone and speaker with default options: VoiceProcessingIO on iOS;
+    /// on Android AAudio voice-communication streams (platform echo cancellation) on the
+    /// system's routing, with the audio session (mode, focus) left to the app; the default
+    /// desktop device on desktop builds with `desktop-audio`. For route control, the
+    /// echo-cancellation switch and levels use `Platform` (Android: `AndroidPlatformAudio`).
     PlatformDefault,
     /// The phone's device with its route control (see [`PlatformAudio`]).
     Platform {
@@ -53,14 +54,18 @@ fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
     crate::platform_audio_control::default_ios_device()
 }
 
-/// Android: routes and focus belong to Java's AudioManager, which only the app can hand in;
-/// a device without them would ignore calls and headsets, so this is a typed error.
+/// Android: the AAudio voice-communication streams (platform echo cancellation) on the
+/// system's routing, with the session (mode, focus) left to the app. Route choice needs
+/// Java's AudioManager, which only the app can hand in: apps that want it use
+/// `AudioChoice.Platform` with `AndroidPlatformAudio(context)`; React Native, which has no
+/// `Context` to give, gets working audio this way.
 #[cfg(target_os = "android")]
 fn platform_default_device() -> Result<Box<dyn AudioDevice>, VoiceError> {
-    Err(VoiceError::AudioDevice {
-        detail: "on Android the platform device needs the app's audio session: use                  AudioChoice.Platform(PlatformAudio(options, AndroidAudioSession(context)))"
-            .into(),
-    })
+    let device = voicewire_audio_oboe::AAudioDevice::without_app_session(
+        voicewire_audio_oboe::HardwareHint::default(),
+    )
+    .map_err(voicewire::Error::from)?;
+    Ok(Box::new(device))
 }
 
 /// Desktop builds use the default input and output of the OS (cpal).
