@@ -4978,10 +4978,11 @@ public enum AudioChoice {
      */
     case noDevice
     /**
-     * The platform's microphone and speaker with default options: VoiceProcessingIO on iOS,
-     * the default desktop device on desktop builds with `desktop-audio`. Android needs the
-     * app's audio session, so there this is an `AudioDevice` error: use `Platform`. For route
-     * control, the echo-cancellation switch and levels use `Platform` on iOS too.
+     * The platform's microphone and speaker with default options: VoiceProcessingIO on iOS;
+     * on Android AAudio voice-communication streams (platform echo cancellation) on the
+     * system's routing, with the audio session (mode, focus) left to the app; the default
+     * desktop device on desktop builds with `desktop-audio`. For route control, the
+     * echo-cancellation switch and levels use `Platform` (Android: `AndroidPlatformAudio`).
      */
     case platformDefault
     /**
