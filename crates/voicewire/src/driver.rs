@@ -646,8 +646,16 @@ impl Driver {
         match action {
             DriverAction::FetchToken => {
                 let tokens = Arc::clone(&self.tokens);
-                self.pending_token =
-                    Some(Box::pin(async move { tokens.lock().await.token().await }));
+                // A token already used means this is a reconnect or recycle: mint afresh.
+                let reconnecting = self.token.is_some();
+                self.pending_token = Some(Box::pin(async move {
+                    let mut tokens = tokens.lock().await;
+                    if reconnecting {
+                        tokens.token_for_next_connection().await
+                    } else {
+                        tokens.token().await
+                    }
+                }));
             }
             DriverAction::Connect => {
                 let Some(token) = self.token.clone() else {

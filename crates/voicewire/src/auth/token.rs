@@ -270,6 +270,18 @@ impl TokenCache {
         Ok(fresh)
     }
 
+    /// A token for a new connection after an earlier one (reconnect, recycle): sources that
+    /// can mint (a provider, a backend URL) are asked for a fresh token even when the cached
+    /// one is still valid — an ephemeral secret belongs to the connection it was minted
+    /// for, and a new one carries the backend's current session policy. Fixed keys (API
+    /// key, one ephemeral key) are reused while valid.
+    pub async fn token_for_next_connection(&mut self) -> Result<ClientSecret, TokenError> {
+        if matches!(self.source, TokenSource::Provider(_) | TokenSource::Http(_)) {
+            self.invalidate();
+        }
+        self.token().await
+    }
+
     /// Forgets the cached token (the server refused it), so the next call fetches.
     pub fn invalidate(&mut self) {
         self.current = None;
