@@ -6879,7 +6879,8 @@ const FfiConverterTypeRealtimeVoiceSession = new FfiConverterObject(uniffiTypeRe
  * Implemented by the app: ask your backend for a short-lived client secret (it mints one
  * with the real API key, which never reaches the device) and return it.
  *
- * Called before the first connection and before any reconnect once the token expired.
+ * Called before the first connection and again before every reconnect (each new
+ * connection gets a fresh secret).
  * Throw `VoiceError.Auth` when the user must sign in again, `Network` when the backend is
  * unreachable, `RateLimited` when it says so.
  */
@@ -6896,7 +6897,8 @@ export interface TokenProvider {
  * Implemented by the app: ask your backend for a short-lived client secret (it mints one
  * with the real API key, which never reaches the device) and return it.
  *
- * Called before the first connection and before any reconnect once the token expired.
+ * Called before the first connection and again before every reconnect (each new
+ * connection gets a fresh secret).
  * Throw `VoiceError.Auth` when the user must sign in again, `Network` when the backend is
  * unreachable, `RateLimited` when it says so.
  */

@@ -88,8 +88,9 @@ impl From<voicewire_protocol::MintedSecret> for ClientSecret {
 /// which mints an ephemeral key with the real API key (that key never reaches the device).
 #[async_trait]
 pub trait TokenProvider: Send + Sync {
-    /// Returns a fresh token. Called before the first connect and before any reconnect when
-    /// the previous token expired.
+    /// Returns a fresh token. Called before the first connect and again before every
+    /// reconnect or recycle (each new connection gets a fresh secret), and once more when the
+    /// server refuses a token.
     async fn fetch_token(&self) -> Result<ClientSecret, TokenError>;
 }
 

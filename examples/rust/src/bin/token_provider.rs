@@ -2,8 +2,8 @@
 //! gets the short-lived secret for each session without ever holding the API key.
 //!
 //! The provider POSTs to the backend with the app's own user token and hands VoiceWire
-//! `{value, expires_at}`; VoiceWire calls it before the first connect and again before a
-//! reconnect once the secret has expired. A 429 from the backend becomes a typed
+//! `{value, expires_at}`; VoiceWire calls it before the first connect and again before
+//! every reconnect. A 429 from the backend becomes a typed
 //! rate-limit error with its `Retry-After`.
 //!
 //! `cargo run -p voicewire-examples --bin token_provider` (starts the example backend and,

@@ -3183,7 +3183,8 @@ public func FfiConverterTypeTaskHandle_lower(_ value: TaskHandle) -> UInt64 {
  * Implemented by the app: ask your backend for a short-lived client secret (it mints one
  * with the real API key, which never reaches the device) and return it.
  *
- * Called before the first connection and before any reconnect once the token expired.
+ * Called before the first connection and again before every reconnect (each new
+ * connection gets a fresh secret).
  * Throw `VoiceError.Auth` when the user must sign in again, `Network` when the backend is
  * unreachable, `RateLimited` when it says so.
  */
@@ -3199,7 +3200,8 @@ public protocol TokenProvider: AnyObject, Sendable {
  * Implemented by the app: ask your backend for a short-lived client secret (it mints one
  * with the real API key, which never reaches the device) and return it.
  *
- * Called before the first connection and before any reconnect once the token expired.
+ * Called before the first connection and again before every reconnect (each new
+ * connection gets a fresh secret).
  * Throw `VoiceError.Auth` when the user must sign in again, `Network` when the backend is
  * unreachable, `RateLimited` when it says so.
  */
