@@ -857,6 +857,9 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 #[derive(Debug)]
 struct EventOutbox {
     queue: VecDeque<SessionEvent>,
+    /// How many of `queue` are transcript deltas (kept, not counted per push: a slow
+    /// reader must not make every delta cost a walk over thousands of waiting events).
+    waiting_deltas: usize,
     delta_limit: usize,
     /// Drops not yet announced to the reader.
     unreported: u64,
@@ -872,6 +875,7 @@ impl EventOutbox {
     fn new(capacity: usize) -> Self {
         EventOutbox {
             queue: VecDeque::new(),
+            waiting_deltas: 0,
             delta_limit: capacity.max(16),
             unreported: 0,
         }
@@ -882,15 +886,26 @@ impl EventOutbox {
     }
 
     fn pop(&mut self) -> Option<SessionEvent> {
-        self.queue.pop_front()
+        let event = self.queue.pop_front()?;
+        self.forget(&event);
+        Some(event)
     }
 
     fn clear(&mut self) {
         self.queue.clear();
+        self.waiting_deltas = 0;
     }
 
     fn take_all(&mut self) -> VecDeque<SessionEvent> {
+        self.waiting_deltas = 0;
         std::mem::take(&mut self.queue)
+    }
+
+    /// Bookkeeping for an event that left the queue.
+    fn forget(&mut self, event: &SessionEvent) {
+        if Self::is_delta(event) {
+            self.waiting_deltas = self.waiting_deltas.saturating_sub(1);
+        }
     }
 
     fn is_delta(event: &SessionEvent) -> bool {
@@ -928,10 +943,10 @@ impl EventOutbox {
             return self.dropped(shared, 1);
         }
         if Self::is_delta(&event) {
-            let waiting_deltas = self.queue.iter().filter(|e| Self::is_delta(e)).count();
-            if waiting_deltas >= self.delta_limit {
+            if self.waiting_deltas >= self.delta_limit {
                 return self.dropped(shared, 1);
             }
+            self.waiting_deltas += 1;
         }
         self.queue.push_back(event);
         if self.queue.len() > OUTBOX_HARD_LIMIT {
@@ -945,7 +960,9 @@ impl EventOutbox {
                         .position(|e| matches!(e, SessionEvent::Raw(_)))
                 })
                 .unwrap_or(0);
-            self.queue.remove(victim);
+            if let Some(evicted) = self.queue.remove(victim) {
+                self.forget(&evicted);
+            }
             self.dropped(shared, 1);
         }
     }
@@ -953,14 +970,19 @@ impl EventOutbox {
     /// Sends waiting events while the application's queue has room.
     fn flush(&mut self, tx: &mpsc::Sender<SessionEvent>) {
         while let Some(event) = self.queue.pop_front() {
+            let delta = Self::is_delta(&event);
             match tx.try_send(event) {
-                Ok(()) => {}
+                Ok(()) => {
+                    if delta {
+                        self.waiting_deltas = self.waiting_deltas.saturating_sub(1);
+                    }
+                }
                 Err(mpsc::error::TrySendError::Full(event)) => {
                     self.queue.push_front(event);
                     return;
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
-                    self.queue.clear();
+                    self.clear();
                     return;
                 }
             }
@@ -1104,5 +1126,45 @@ mod tests {
             .count();
         // Every final transcript that did not fit the channel is still waiting.
         assert_eq!(finals + 8, (OUTBOX_HARD_LIMIT + 100) / 2);
+        let counted = outbox
+            .queue
+            .iter()
+            .filter(|e| EventOutbox::is_delta(e))
+            .count();
+        assert_eq!(outbox.waiting_deltas, counted);
+    }
+
+    #[test]
+    fn the_waiting_delta_count_follows_the_queue_through_drains() {
+        let shared = shared();
+        let (tx, mut rx) = mpsc::channel(4);
+        let mut outbox = EventOutbox::new(16);
+        for round in 0..5 {
+            // Fill past the channel and the delta allowance, with finals in between.
+            for n in 0..40 {
+                outbox.push(delta(n), &tx, &shared);
+                if n % 7 == 0 {
+                    outbox.push(final_text(n), &tx, &shared);
+                }
+                let counted = outbox
+                    .queue
+                    .iter()
+                    .filter(|e| EventOutbox::is_delta(e))
+                    .count();
+                assert_eq!(outbox.waiting_deltas, counted, "round {round}, push {n}");
+            }
+            assert_eq!(outbox.waiting_deltas, 16, "the allowance is full");
+            // The reader drains everything; the allowance is free again.
+            while !outbox.is_empty() {
+                while rx.try_recv().is_ok() {}
+                outbox.flush(&tx);
+            }
+            while rx.try_recv().is_ok() {}
+            assert_eq!(outbox.waiting_deltas, 0, "round {round}");
+        }
+        let _ = outbox.pop();
+        outbox.push(delta(0), &tx, &shared);
+        outbox.clear();
+        assert_eq!(outbox.waiting_deltas, 0);
     }
 }
