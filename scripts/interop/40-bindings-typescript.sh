@@ -43,3 +43,5 @@ log "tsc --strict: N-API bindings + VoiceSession + contract test"
 vw_start_emulator
 (cd "$node_dir" && node node_modules/tsx/dist/cli.mjs test/contract.test.ts)
 (cd "$node_dir" && node node_modules/tsx/dist/cli.mjs test/audio-routes.test.ts)
+# The Expo config plugin (microphone permissions) on plain config objects.
+node "$rn/test/expo-plugin.test.cjs"
